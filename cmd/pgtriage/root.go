@@ -1,0 +1,67 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+)
+
+// exitError carries the process exit code of a command; execute turns it into the code at one place.
+type exitError struct {
+	Code int
+	Err  error // nil when the command already printed what it had to say
+}
+
+func (e *exitError) Error() string {
+	if e.Err == nil {
+		return fmt.Sprintf("exit status %d", e.Code)
+	}
+	return e.Err.Error()
+}
+
+func (e *exitError) Unwrap() error { return e.Err }
+
+// usageExit is the exit code of a command line that cannot be understood, as for invalid settings (DESIGN.md).
+const usageExit = 3
+
+// newRootCmd builds the command tree. Tests call it with their own streams.
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+	root := &cobra.Command{
+		Use:   "pgtriage",
+		Short: "Find out why a PostgreSQL connection fails and what to do about it",
+		Long: `pgtriage diagnoses PostgreSQL connection failures layer by layer (settings, DNS, TCP, TLS,
+authentication, server state), says whether a failure is transient or needs a change, and gives
+the next steps.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetIn(stdin)
+	root.SetOut(stdout)
+	root.SetErr(stderr)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
+		return &exitError{Code: usageExit, Err: err}
+	})
+	root.AddCommand(commands()...)
+	return root
+}
+
+// execute runs the command line and returns the process exit code.
+func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr)
+	root.SetArgs(args)
+	err := root.Execute()
+	if err == nil {
+		return 0
+	}
+	var ee *exitError
+	if errors.As(err, &ee) {
+		if ee.Err != nil {
+			fmt.Fprintln(stderr, "pgtriage:", ee.Err)
+		}
+		return ee.Code
+	}
+	fmt.Fprintln(stderr, "pgtriage:", err)
+	return usageExit
+}
