@@ -1,0 +1,103 @@
+package catalog
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Code names one cause. Codes are a contract (DESIGN.md): they may be added, never renamed.
+type Code string
+
+// Category groups causes by the layer a user must look at.
+type Category string
+
+// The categories of DESIGN.md, plus "none" for a healthy connection and "unknown" for what nobody recognised.
+const (
+	Configuration Category = "configuration"
+	DNS           Category = "dns"
+	Firewall      Category = "firewall"
+	Timeout       Category = "timeout"
+	TLS           Category = "tls"
+	Login         Category = "login"
+	Limits        Category = "limits"
+	Availability  Category = "availability"
+	None          Category = "none"
+	Unrecognised  Category = "unknown"
+)
+
+// Cause is one row of the catalog.
+type Cause struct {
+	Code      Code
+	Category  Category
+	Transient bool
+	Summary   string
+	// steps are templates with {fact} placeholders; see Facts.
+	steps []string
+	// providerSteps replace steps when the server is a known managed service.
+	providerSteps map[Provider][]string
+	// matchers recognise the cause in a server error (SQLSTATE and message) or in any client's text.
+	matchers []matcher
+}
+
+// matcher recognises a cause. Every field that is set must match: sqlstate exactly, and text by any one of its
+// patterns (lower-case substrings, or regular expressions when they start with "re:").
+type matcher struct {
+	sqlstate string
+	text     []string
+}
+
+// Steps renders the numbered next steps for the given facts, in the language of the managed service when one is
+// known (facts.Provider).
+func (c *Cause) Steps(f Facts) []string {
+	steps := c.steps
+	if p, ok := c.providerSteps[f.Provider()]; ok {
+		steps = p
+	}
+	out := make([]string, 0, len(steps))
+	for _, s := range steps {
+		out = append(out, f.expand(s))
+	}
+	return out
+}
+
+// Lookup returns the cause for a code, or the "unknown" cause when the code is not in the catalog.
+func Lookup(code Code) *Cause {
+	if c, ok := byCode[code]; ok {
+		return c
+	}
+	return byCode[Unknown]
+}
+
+// All returns every cause in catalog order.
+func All() []*Cause {
+	out := make([]*Cause, len(causes))
+	for i := range causes {
+		out[i] = &causes[i]
+	}
+	return out
+}
+
+var byCode = func() map[Code]*Cause {
+	m := make(map[Code]*Cause, len(causes))
+	for i := range causes {
+		c := &causes[i]
+		if _, dup := m[c.Code]; dup {
+			panic(fmt.Sprintf("catalog: duplicate code %s", c.Code))
+		}
+		m[c.Code] = c
+		for _, mt := range c.matchers {
+			for _, t := range mt.text {
+				if rx, ok := strings.CutPrefix(t, "re:"); ok {
+					compiled[t] = regexp.MustCompile(rx)
+				} else if t != strings.ToLower(t) {
+					panic(fmt.Sprintf("catalog: %s: text pattern %q must be lower case", c.Code, t))
+				}
+			}
+		}
+	}
+	return m
+}()
+
+// compiled holds the regular expressions among the text patterns, keyed by the pattern as written.
+var compiled = map[string]*regexp.Regexp{}

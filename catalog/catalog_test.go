@@ -1,0 +1,153 @@
+package catalog
+
+import (
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// The table of DESIGN.md: every code with its category and transient flag. The contract says codes may be added,
+// never renamed, so this list only grows.
+func TestDesignContract(t *testing.T) {
+	want := []struct {
+		code      Code
+		category  Category
+		transient bool
+	}{
+		{"config.invalid", Configuration, false},
+		{"dns.not_found", DNS, false},
+		{"dns.failed", DNS, true},
+		{"tcp.refused", Availability, false},
+		{"tcp.timeout", Timeout, false},
+		{"tcp.unreachable", Firewall, false},
+		{"protocol.not_postgres", Configuration, false},
+		{"server.unresponsive", Timeout, true},
+		{"conn.reset", Availability, true},
+		{"tls.not_supported", TLS, false},
+		{"tls.required", TLS, false},
+		{"tls.untrusted_cert", TLS, false},
+		{"tls.hostname_mismatch", TLS, false},
+		{"tls.expired_cert", TLS, false},
+		{"auth.password_failed", Login, false},
+		{"auth.no_password", Login, false},
+		{"auth.hba_rejected", Firewall, false},
+		{"auth.role_not_found", Login, false},
+		{"auth.login_not_permitted", Login, false},
+		{"db.not_found", Configuration, false},
+		{"db.not_accepting", Availability, false},
+		{"limits.too_many_connections", Limits, true},
+		{"limits.reserved_slots", Limits, true},
+		{"limits.role_connection_limit", Limits, false},
+		{"limits.db_connection_limit", Limits, false},
+		{"server.starting_up", Availability, true},
+		{"server.shutting_down", Availability, true},
+		{"server.recovery", Availability, true},
+		{"server.terminated", Availability, true},
+		{"server.read_only", Availability, true},
+		{"ok", None, false},
+	}
+	for _, w := range want {
+		c, ok := byCode[w.code]
+		if !ok {
+			t.Errorf("code %s missing from the catalog", w.code)
+			continue
+		}
+		if c.Category != w.category || c.Transient != w.transient {
+			t.Errorf("%s: category %s transient %v, want %s %v", w.code, c.Category, c.Transient, w.category, w.transient)
+		}
+	}
+}
+
+var codeShape = regexp.MustCompile(`^[a-z0-9]+(\.[a-z0-9_]+)?$`)
+
+// Every cause but ok has a summary and steps, and no step is left with a placeholder nobody can fill in.
+func TestEveryCauseIsComplete(t *testing.T) {
+	for _, c := range All() {
+		if !codeShape.MatchString(string(c.Code)) {
+			t.Errorf("code %q is not of the form layer.name", c.Code)
+		}
+		if c.Summary == "" {
+			t.Errorf("%s has no summary", c.Code)
+		}
+		if c.Code == OK {
+			continue
+		}
+		for _, p := range append([]Provider{Generic}, Azure, RDS, CloudSQL, Supabase, Neon) {
+			host := map[Provider]string{Generic: "db.example.com", Azure: "orders.postgres.database.azure.com", RDS: "x.abc.eu-west-1.rds.amazonaws.com",
+				CloudSQL: "/cloudsql/p:r:i", Supabase: "db.abc.supabase.co", Neon: "ep-x.eu-central-1.aws.neon.tech"}[p]
+			steps := c.Steps(Facts{}.ForHost(host))
+			if len(steps) == 0 {
+				t.Errorf("%s (%s) has no steps", c.Code, p)
+			}
+			for _, s := range steps {
+				if placeholder.MatchString(s) {
+					t.Errorf("%s (%s): step keeps an unknown placeholder: %s", c.Code, p, s)
+				}
+			}
+		}
+	}
+}
+
+func TestStepsUseFacts(t *testing.T) {
+	f := Facts{"client_addr": "203.0.113.7", "user": "app"}.ForHost("orders.postgres.database.azure.com")
+	steps := strings.Join(Lookup(AuthHBARejected).Steps(f), "\n")
+	for _, want := range []string{"--name orders", "--start-ip-address 203.0.113.7 --end-ip-address 203.0.113.7", "firewall-rule create"} {
+		if !strings.Contains(steps, want) {
+			t.Errorf("Azure steps lack %q:\n%s", want, steps)
+		}
+	}
+	generic := strings.Join(Lookup(AuthHBARejected).Steps(Facts{"client_addr": "10.1.2.3", "user": "app", "database": "orders"}.ForHost("db.internal")), "\n")
+	if !strings.Contains(generic, "hostssl orders app 10.1.2.3/32 scram-sha-256") || strings.Contains(generic, "az ") {
+		t.Errorf("generic steps wrong:\n%s", generic)
+	}
+}
+
+func TestClassifyServerMessages(t *testing.T) {
+	tests := []struct {
+		sqlstate, text string
+		want           Code
+	}{
+		{"28P01", `password authentication failed for user "app"`, AuthPasswordFailed},
+		{"28P01", `la autentificación password falló para el usuario «app»`, AuthPasswordFailed},
+		{"28000", `no pg_hba.conf entry for host "203.0.113.7", user "app", database "orders", no encryption`, AuthHBARejected},
+		{"28000", `role "ghost" does not exist`, AuthRoleNotFound},
+		{"28000", `role "nologin" is not permitted to log in`, AuthLoginNotPermitted},
+		{"28000", `Peer authentication failed for user "postgres"`, AuthPeerFailed},
+		{"28000", `Die LDAP-Authentifizierung ist fehlgeschlagen`, AuthRejected},
+		{"3D000", `database "nope" does not exist`, DBNotFound},
+		{"55000", `database "frozen" is not currently accepting connections`, DBNotAccepting},
+		{"53300", `sorry, too many clients already`, LimitsTooManyConnections},
+		{"53300", `remaining connection slots are reserved for roles with the SUPERUSER attribute`, LimitsReservedSlots},
+		{"53300", `too many connections for role "app"`, LimitsRoleLimit},
+		{"53300", `too many connections for database "orders"`, LimitsDBLimit},
+		{"57P03", `the database system is starting up`, ServerStartingUp},
+		{"57P03", `the database system is shutting down`, ServerShuttingDown},
+		{"57P03", `the database system is in recovery mode`, ServerRecovery},
+		{"57P01", `terminating connection due to administrator command`, ServerTerminated},
+		{"25006", `cannot execute INSERT in a read-only transaction`, ServerReadOnlyTx},
+		{"42601", `syntax error at or near "selec"`, Unknown},
+	}
+	for _, tt := range tests {
+		if got := Classify(Message{SQLState: tt.sqlstate, Text: tt.text}).Code; got != tt.want {
+			t.Errorf("Classify(%s %q) = %s, want %s", tt.sqlstate, tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestProviderOf(t *testing.T) {
+	for host, want := range map[string]Provider{
+		"orders.postgres.database.azure.com":       Azure,
+		"ORDERS.postgres.database.azure.com.":      Azure,
+		"db.cluster-x.us-east-1.rds.amazonaws.com": RDS,
+		"db.abcdefgh.supabase.co":                  Supabase,
+		"aws-0-eu-central-1.pooler.supabase.com":   Supabase,
+		"ep-cool-1234.us-east-2.aws.neon.tech":     Neon,
+		"/cloudsql/proj:region:inst":               CloudSQL,
+		"db.example.com":                           Generic,
+		"postgres.database.azure.com.evil.example": Generic,
+	} {
+		if got := ProviderOf(host); got != want {
+			t.Errorf("ProviderOf(%q) = %q, want %q", host, got, want)
+		}
+	}
+}

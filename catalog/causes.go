@@ -1,0 +1,636 @@
+package catalog
+
+// The codes of DESIGN.md and the finer ones added since. Codes are a contract: add, never rename.
+const (
+	OK                       Code = "ok"
+	Unknown                  Code = "unknown"
+	ConfigInvalid            Code = "config.invalid"
+	ClientNoTLSSupport       Code = "client.no_tls_support"
+	ClientPoolExhausted      Code = "client.pool_exhausted"
+	DNSNotFound              Code = "dns.not_found"
+	DNSFailed                Code = "dns.failed"
+	TCPRefused               Code = "tcp.refused"
+	TCPTimeout               Code = "tcp.timeout"
+	TCPUnreachable           Code = "tcp.unreachable"
+	FirewallIPv6NotAllowed   Code = "firewall.ipv6_not_allowed"
+	ProtocolNotPostgres      Code = "protocol.not_postgres"
+	ServerUnresponsive       Code = "server.unresponsive"
+	ConnReset                Code = "conn.reset"
+	TLSNotSupported          Code = "tls.not_supported"
+	TLSRequired              Code = "tls.required"
+	TLSUntrustedCert         Code = "tls.untrusted_cert"
+	TLSHostnameMismatch      Code = "tls.hostname_mismatch"
+	TLSExpiredCert           Code = "tls.expired_cert"
+	TLSHandshakeFailed       Code = "tls.handshake_failed"
+	TLSConnectionLost        Code = "tls.connection_lost"
+	TLSClientCertRequired    Code = "tls.client_cert_required"
+	AuthPasswordFailed       Code = "auth.password_failed"
+	AuthNoPassword           Code = "auth.no_password"
+	AuthMethodUnsupported    Code = "auth.method_unsupported"
+	AuthPeerFailed           Code = "auth.peer_failed"
+	AuthHBARejected          Code = "auth.hba_rejected"
+	AuthRoleNotFound         Code = "auth.role_not_found"
+	AuthLoginNotPermitted    Code = "auth.login_not_permitted"
+	AuthNoConnectPrivilege   Code = "auth.no_connect_privilege"
+	AuthRejected             Code = "auth.rejected"
+	DBNotFound               Code = "db.not_found"
+	DBNotAccepting           Code = "db.not_accepting"
+	LimitsTooManyConnections Code = "limits.too_many_connections"
+	LimitsReservedSlots      Code = "limits.reserved_slots"
+	LimitsRoleLimit          Code = "limits.role_connection_limit"
+	LimitsDBLimit            Code = "limits.db_connection_limit"
+	ServerStartingUp         Code = "server.starting_up"
+	ServerShuttingDown       Code = "server.shutting_down"
+	ServerRecovery           Code = "server.recovery"
+	ServerTerminated         Code = "server.terminated"
+	ServerReadOnly           Code = "server.read_only"
+	ServerReadOnlyTx         Code = "server.read_only_transaction"
+)
+
+// causes is the catalog: one row a cause, in the order a person reads them (settings outward to the server).
+// Within a row: what it is, whether it clears by itself, what to do, how the managed services differ, and how to
+// recognise it. Text patterns are lower case.
+var causes = []Cause{
+	{
+		Code: OK, Category: None,
+		Summary: "The connection succeeded.",
+	},
+	{
+		Code: Unknown, Category: Unrecognised,
+		Summary: "The failure was not recognised.",
+		steps: []string{
+			"Run `pgtriage check` with the same connection string to test each layer in turn.",
+			"Read the server log around the time of the failure; the server often says more than the client.",
+		},
+	},
+	{
+		Code: ConfigInvalid, Category: Configuration,
+		Summary: "The connection settings are invalid, so no connection was attempted.",
+		steps: []string{
+			"Correct the keyword or value named in the evidence; the valid keywords and values are listed in the libpq documentation (\"Parameter Key Words\").",
+			"Check where the value came from (connection string, PG* environment variable or service file): a stale PGSSLMODE or PGPORT in the environment is a common surprise.",
+		},
+		matchers: []matcher{
+			{text: []string{"invalid sslmode value", "invalid connection option", "invalid port number", "invalid integer value", "invalid uri query parameter", "missing \"=\" after", "unterminated quoted string in connection info string", "invalid target_session_attrs value", "invalid sslnegotiation value", "invalid channel_binding value", "could not match", "definition of service", "cannot parse `", "failed to parse as url", "failed to parse as keyword/value", "invalid connection string", "connection string is invalid", "invalid connection string attribute", "invalid port in", "unknown sslmode", "sslmode is invalid", "invalid dsn"}},
+		},
+	},
+	{
+		Code: ClientNoTLSSupport, Category: TLS,
+		Summary: "The client library was built without TLS support, so it cannot honour an sslmode that needs TLS.",
+		steps: []string{
+			"Install a build of the client library with OpenSSL support (on Debian and Ubuntu, the libpq5 package from the distribution or from apt.postgresql.org).",
+			"Only where the network is trusted: use sslmode=disable or sslmode=prefer until the client is rebuilt.",
+		},
+		matchers: []matcher{
+			{text: []string{"invalid when ssl support is not compiled in", "ssl is not supported by this build", "ssl support is not compiled in"}},
+		},
+	},
+	{
+		Code: ClientPoolExhausted, Category: Limits, Transient: true,
+		Summary: "The application's own connection pool had no free connection within its wait time; the server was not asked.",
+		steps: []string{
+			"Look for connections the application holds too long: long transactions, connections not returned to the pool, requests that wait on other requests.",
+			"Size the pool to the work: more connections only help while the server has spare max_connections and CPU.",
+			"Raise the pool's acquire timeout only after the two steps above.",
+		},
+		matchers: []matcher{
+			{text: []string{"connection is not available, request timed out after", "queuepool limit of size", "timeout exceeded when trying to connect", "the connection pool has been exhausted", "connection pool exhausted", "timed out waiting for connection from pool", "timed out fetching a new connection from the connection pool", "pool timed out while waiting for an open connection", "pooltimeout", "timed out while waiting for an open slot in the pool"}},
+		},
+	},
+	{
+		Code: DNSNotFound, Category: DNS,
+		Summary: "The host name does not exist in DNS (NXDOMAIN).",
+		steps: []string{
+			"Check the spelling of {host} and the domain it belongs to.",
+			"If the name is private (a VNet or VPC private endpoint, a Kubernetes service), run the check from inside that network or point the client at the DNS server that knows it.",
+			"If the server was recently created, renamed or deleted, wait for DNS to catch up or use the new name.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Check the server name: the host is <server-name>.postgres.database.azure.com, and {server} must exist in the subscription (`az postgres flexible-server show --resource-group {resource_group} --name {server}`).",
+				"A server with private access (VNet integration) resolves only through its private DNS zone: run the check from a VM in a linked VNet.",
+			},
+		},
+		matchers: []matcher{
+			{text: []string{"could not translate host name", "name or service not known", "no such host", "enotfound", "unknownhostexception", "nodename nor servname provided", "no address associated with hostname", "failed to lookup address information", "no such host is known", "host not found", "name does not resolve", "nxdomain", "unknown host", "could not resolve host", "getaddrinfo failed", "host is unknown"}},
+		},
+	},
+	{
+		Code: DNSFailed, Category: DNS, Transient: true,
+		Summary: "The DNS lookup failed without an answer (time-out or SERVFAIL); the name may well exist.",
+		steps: []string{
+			"Retry: resolver failures are usually brief.",
+			"If it persists, check the resolvers in /etc/resolv.conf (or the container's DNS) and whether they can reach the internet or the private zone of {host}.",
+		},
+		matchers: []matcher{
+			{text: []string{"temporary failure in name resolution", "eai_again", "server misbehaving", "servfail", "temporary failure in name", "dns lookup timed out", "lookup timed out"}},
+		},
+	},
+	{
+		Code: TCPRefused, Category: Availability,
+		Summary: "Nothing accepts connections on that address and port: the server is down or restarting, listens on another port or address, or a firewall rejects the connection.",
+		steps: []string{
+			"Check that PostgreSQL runs on {host} and listens on port {port}: `pg_lsclusters` or `systemctl status postgresql`, and `ss -ltnp | grep {port}` on the server.",
+			"Check listen_addresses in postgresql.conf: the default 'localhost' refuses connections from other machines.",
+			"If the server was restarting (maintenance, failover, scaling), retry in a minute: a restart shows this error briefly.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Check the server's state (`az postgres flexible-server show --resource-group {resource_group} --name {server} --query state`): a stopped or restarting server refuses connections.",
+				"Check Resource Health and Service Health in the Azure portal for planned maintenance or an incident.",
+				"Use port 5432 (6432 for the built-in PgBouncer); other ports are refused.",
+			},
+		},
+		matchers: []matcher{
+			{text: []string{"connection refused", "econnrefused", "is the server running on that host and accepting tcp/ip connections", "is the server running locally and accepting", "actively refused", "connectexception: connection refused", "could not connect to server: no such file or directory", "target machine actively refused"}},
+		},
+	},
+	{
+		Code: TCPTimeout, Category: Timeout,
+		Summary: "The connection attempt got no answer before the deadline: a firewall drops the packets, or the address is wrong or unreachable.",
+		steps: []string{
+			"Check that the server's firewall (cloud firewall rule, security group, network security group) admits {client_addr} on port {port}.",
+			"Check that {address} is the right address for {host}, and that this network can route to it (VPN, peering, private endpoint).",
+			"From the client, `nc -vz {host} {port}` tells a dropped connection (hangs) from a refused one (fails at once).",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Add a firewall rule for {client_addr}: `az postgres flexible-server firewall-rule create --resource-group {resource_group} --name {server} --rule-name allow-client --start-ip-address {client_addr} --end-ip-address {client_addr}`.",
+				"If the server uses private access (VNet), connect from inside the VNet or a peered network; public firewall rules do not apply.",
+				"Check that outbound port 5432 is open on the client's network (corporate firewalls often block it).",
+			},
+			RDS: {
+				"Add an inbound rule for port {port} from {client_addr} to the DB instance's VPC security group.",
+				"Check that the instance is publicly accessible if you connect from outside its VPC, and that the subnet's route table has an internet gateway.",
+			},
+			CloudSQL: {
+				"Add {client_addr} to the instance's authorized networks, or connect through the Cloud SQL Auth Proxy.",
+				"For a private-IP instance, connect from the same VPC (or a peered one).",
+			},
+		},
+		matchers: []matcher{
+			{text: []string{"timeout expired", "connection timed out", "etimedout", "connect timed out", "sockettimeoutexception", "timeout while connecting", "can't reach database server", "operation timed out", "connection attempt timed out", "timeout during connect", "the operation has timed out"}},
+		},
+	},
+	{
+		Code: TCPUnreachable, Category: Firewall,
+		Summary: "The network has no route to the server (no route to host, network unreachable): a missing route, a rejecting firewall, or an IPv6 address without an IPv6 path.",
+		steps: []string{
+			"If {address} is an IPv6 address and this network has no IPv6, connect to the IPv4 address, or use hostaddr to pick one.",
+			"Check the routes (`ip route get {address}`) and any VPN or peering that should carry traffic to {host}.",
+			"A firewall that answers with ICMP host-unreachable or admin-prohibited looks like this: check the rules between client and server.",
+		},
+		matchers: []matcher{
+			{text: []string{"no route to host", "network is unreachable", "ehostunreach", "enetunreach", "noroutetohostexception", "host is unreachable", "cannot assign requested address", "network unreachable"}},
+		},
+	},
+	{
+		Code: FirewallIPv6NotAllowed, Category: Firewall,
+		Summary: "The server's gateway refused an IPv6 connection: it accepts IPv4 clients only.",
+		steps: []string{
+			"Connect over IPv4: use the server's IPv4 address in hostaddr, or make the client prefer IPv4 (for example `ip -6 route del default` is not needed: set hostaddr, or gai.conf precedence).",
+			"Add a firewall rule for the client's IPv4 address.",
+		},
+		matchers: []matcher{
+			{text: []string{"isn't configured to allow ipv6 connections", "is not configured to allow ipv6 connections"}},
+		},
+	},
+	{
+		Code: ProtocolNotPostgres, Category: Configuration,
+		Summary: "Something other than PostgreSQL answers on this port.",
+		steps: []string{
+			"Check the port: PostgreSQL listens on 5432 by default; {host}:{port} is another service.",
+			"If a proxy or load balancer sits in front of PostgreSQL, check that it forwards TCP (not HTTP) to the database.",
+		},
+		matchers: []matcher{
+			{text: []string{"received invalid response to ssl negotiation", "expected authentication request from server, but received", "invalid length of startup packet", "unsupported frontend protocol", "received unexpected response to ssl negotiation", "invalid response to ssl negotiation", "unexpected message type", "not a postgresql server"}},
+		},
+	},
+	{
+		Code: ServerUnresponsive, Category: Timeout, Transient: true,
+		Summary: "The TCP connection opened, but no PostgreSQL reply came before the deadline: an overloaded server or gateway, or a stuck proxy.",
+		steps: []string{
+			"Retry in a minute: an overloaded server or a gateway under maintenance often recovers.",
+			"Check the server's CPU, memory and I/O, and whether the postmaster is stuck (the server log shows it).",
+			"If a proxy (PgBouncer, pgpool, a load balancer) sits in front, check its health and its connection to the server.",
+		},
+	},
+	{
+		Code: ConnReset, Category: Availability, Transient: true,
+		Summary: "The connection was closed or reset before it was ready: the server restarted, crashed or was failed over, or something in the path cut the connection.",
+		steps: []string{
+			"Retry: during a restart, failover or scaling operation this clears within a minute.",
+			"If it recurs, read the server log at that time (a crash, an out-of-memory kill, `could not fork new process`).",
+			"Check middleboxes that cut idle or long connections (NAT gateways, load balancers) and enable TCP keepalives.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Retry: planned maintenance, scaling and HA failover on Azure Database for PostgreSQL drop connections for up to a minute or two.",
+				"Check Resource Health and the server's activity log for a restart, scaling or failover at that time.",
+				"Make the application retry on connection errors with backoff (see the retry package).",
+			},
+		},
+		matchers: []matcher{
+			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "connection closed", "socket closed", "endofstreamexception", "attempted to read past the end of the stream", "connection terminated", "the connection was closed"}},
+		},
+	},
+	{
+		Code: TLSNotSupported, Category: TLS,
+		Summary: "The server does not offer TLS, but sslmode={sslmode} requires it.",
+		steps: []string{
+			"Enable TLS on the server (ssl = on with a certificate and key in postgresql.conf), then reload it.",
+			"Only where the network is trusted: connect with sslmode=prefer or sslmode=disable.",
+		},
+		matchers: []matcher{
+			{text: []string{"server does not support ssl", "the server does not support ssl", "ssl is not enabled on the server", "server refused tls connection", "server does not support tls"}},
+		},
+	},
+	{
+		Code: TLSRequired, Category: TLS,
+		Summary: "The server admits this client only over TLS (its pg_hba.conf has hostssl lines for it), but the connection was not encrypted.",
+		steps: []string{
+			"Connect with sslmode=verify-full (or at least sslmode=require) instead of sslmode={sslmode}.",
+			"If TLS should be optional for this client, add a `host` (not `hostssl`) line to pg_hba.conf.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Connect with sslmode=require (better: verify-full with the DigiCert Global Root G2 and Microsoft RSA Root CA 2017 certificates): Azure Database for PostgreSQL requires TLS by default (require_secure_transport=on).",
+			},
+		},
+		matchers: []matcher{
+			{text: []string{"ssl connection is required", "connection requires ssl", "ssl required", "hostssl"}},
+		},
+	},
+	{
+		Code: TLSUntrustedCert, Category: TLS,
+		Summary: "The server's certificate does not verify against the trusted root certificates.",
+		steps: []string{
+			"Get the certificate of the CA that signed the server's certificate and point sslrootcert at it (default ~/.postgresql/root.crt), or use sslrootcert=system if a public CA signed it.",
+			"If the server uses a self-signed certificate, distribute that certificate as the root (sslrootcert) rather than lowering sslmode.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure:    {"Download the DigiCert Global Root G2 and Microsoft RSA Root CA 2017 certificates into one PEM file and set sslrootcert to it, or use sslrootcert=system."},
+			RDS:      {"Download the RDS certificate bundle for the region (global-bundle.pem) and set sslrootcert to it."},
+			CloudSQL: {"Download the instance's server CA (`gcloud sql instances describe` / `gcloud sql ssl server-ca-certs list`) and set sslrootcert to it, or use the Cloud SQL Auth Proxy."},
+			Supabase: {"Download the project's CA certificate (Database settings, SSL configuration) and set sslrootcert to it."},
+		},
+		matchers: []matcher{
+			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "certificate chain"}},
+		},
+	},
+	{
+		Code: TLSHostnameMismatch, Category: TLS,
+		Summary: "The server's certificate does not name the host the client connected to.",
+		steps: []string{
+			"Connect with a host name the certificate covers ({cert_names}) instead of {host}.",
+			"Or reissue the server certificate with {host} in its subject alternative names.",
+		},
+		matchers: []matcher{
+			{text: []string{"does not match host name", "certificate is valid for", "could not be verified", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "is not valid for"}},
+		},
+	},
+	{
+		Code: TLSExpiredCert, Category: TLS,
+		Summary: "The server's certificate is outside its validity period (expired, or not yet valid).",
+		steps: []string{
+			"Renew the server certificate (it is valid until {cert_not_after}) and reload the server (`SELECT pg_reload_conf()`).",
+			"If the certificate is not yet valid, check the clocks of client and server.",
+		},
+		matchers: []matcher{
+			{text: []string{"certificate has expired", "certificate expired", "certificateexpiredexception", "certificate is not yet valid", "cert_has_expired", "certificate has expired or is not yet valid", "notyetvalid"}},
+		},
+	},
+	{
+		Code: TLSHandshakeFailed, Category: TLS,
+		Summary: "The TLS handshake failed: client and server share no protocol version or cipher, or one side sent an alert.",
+		steps: []string{
+			"Compare ssl_min_protocol_version on the server with what the client supports (TLS 1.2 or later is usual).",
+			"Read the server log: it names the TLS error it saw.",
+		},
+		matchers: []matcher{
+			{text: []string{"handshake failure", "tlsv1 alert", "sslv3 alert", "no shared cipher", "unsupported protocol", "wrong version number", "protocol version", "tls handshake", "ssl handshake", "no protocols available"}},
+		},
+	},
+	{
+		Code: TLSConnectionLost, Category: Availability, Transient: true,
+		Summary: "The TLS session was torn down in mid-stream: the server ended, restarted or was failed over, or a middlebox cut the connection.",
+		steps: []string{
+			"Retry: this follows restarts, failovers and idle-connection cuts and clears by itself.",
+			"If it recurs, read the server log at that time and enable TCP keepalives against idle cuts.",
+		},
+		matchers: []matcher{
+			{text: []string{"ssl syscall error", "ssl connection has been closed unexpectedly", "decryption failed or bad record mac", "ssl error: unexpected eof", "unexpected eof while reading"}},
+		},
+	},
+	{
+		Code: TLSClientCertRequired, Category: TLS,
+		Summary: "The server requires a client certificate and none (or an invalid one) was presented.",
+		steps: []string{
+			"Set sslcert and sslkey to a certificate signed by the CA in the server's ssl_ca_file (default ~/.postgresql/postgresql.crt and .key).",
+			"For clientcert=verify-full the certificate's CN must be the role name {user}.",
+		},
+		matchers: []matcher{
+			{sqlstate: "28000", text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
+			{text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
+		},
+	},
+	{
+		Code: AuthPasswordFailed, Category: Login,
+		Summary: "The server rejected the password for role {user}. With SCRAM the server says the same for a role that does not exist, so check the role name too.",
+		steps: []string{
+			"Check the password for {user} (it was taken from: {looked_in}); reset it if needed with `ALTER ROLE {user} PASSWORD '...'` as an administrator.",
+			"Check that the role {user} exists on this server: SCRAM hides a missing role behind the same message.",
+			"If the password was changed recently, update every place the application reads it from (secrets, .pgpass, PGPASSWORD).",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Check the password for {user}; reset the administrator password with `az postgres flexible-server update --resource-group {resource_group} --name {server} --admin-password ...`.",
+				"On flexible server, log in as plain {user} (the user@server form was for single server).",
+				"For Microsoft Entra ID users the password is an access token: get a fresh one with `az account get-access-token --resource-type oss-rdbms`.",
+			},
+			RDS: {
+				"Check the password for {user}; reset the master password with `aws rds modify-db-instance --master-user-password`.",
+				"With IAM authentication the password is a token that lasts 15 minutes: generate a fresh one with `aws rds generate-db-auth-token`.",
+			},
+			Supabase: {
+				"Check the database password (Project settings, Database) and, through the pooler, use the user name postgres.<project-ref>.",
+			},
+			Neon: {
+				"Check the role's password in the Neon console; the endpoint ID must be known to the server (use a client with SNI support, or options=endpoint%3D<endpoint-id>).",
+			},
+		},
+		matchers: []matcher{
+			{sqlstate: "28P01"},
+			{text: []string{"password authentication failed", "authentication failed for user", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed"}},
+		},
+	},
+	{
+		Code: AuthNoPassword, Category: Login,
+		Summary: "The server asked for a password ({method}) and the client had none.",
+		steps: []string{
+			"Give a password: in the connection string, in PGPASSWORD, or in a line of {passfile} (`hostname:port:database:username:password`, mode 0600).",
+			"Looked in: {looked_in}.",
+		},
+		matchers: []matcher{
+			{text: []string{"no password supplied", "but no password was provided", "client password must be a string", "no password has been provided", "password is required", "no password was provided", "password missing", "fe_sendauth"}},
+		},
+	},
+	{
+		Code: AuthMethodUnsupported, Category: Login,
+		Summary: "The server asked for an authentication method the client cannot do (for example SCRAM-SHA-256 with a client older than libpq 10).",
+		steps: []string{
+			"Upgrade the client library or driver to a version that supports the server's method (SCRAM-SHA-256 needs libpq 10, PgJDBC 42.2, Npgsql 4, node-postgres 7.5).",
+			"Or, as an administrator, change the method in pg_hba.conf for this client (and re-set the password if password_encryption changes).",
+		},
+		matchers: []matcher{
+			{text: []string{"authentication method 10 not supported", "scram authentication requires libpq version 10", "the authentication type 10 is not supported", "authentication method not supported", "unsupported authentication method", "authentication method requirement", "unknown authentication method", "authentication type 10 is not supported", "sasl authentication is not supported", "authentication method 12 not supported"}},
+		},
+	},
+	{
+		Code: AuthPeerFailed, Category: Login,
+		Summary: "Peer or ident authentication failed: the operating-system user of the client is not the role {user}.",
+		steps: []string{
+			"Run the client as the operating-system user of the same name (for example `sudo -u postgres psql`), or map it in pg_ident.conf.",
+			"Or connect over TCP (host=localhost), where pg_hba.conf usually asks for a password instead.",
+		},
+		matchers: []matcher{
+			{sqlstate: "28000", text: []string{"peer authentication failed", "ident authentication failed"}},
+			{text: []string{"peer authentication failed", "ident authentication failed"}},
+		},
+	},
+	{
+		Code: AuthHBARejected, Category: Firewall,
+		Summary: "The server's access rules (pg_hba.conf) have no line that admits this client address, role and database. On managed services this is the server firewall.",
+		steps: []string{
+			"Add a line to pg_hba.conf for this client, for example `hostssl {database} {user} {client_addr}/32 scram-sha-256`, then reload the server (`SELECT pg_reload_conf()`).",
+			"Check that the client address the server saw ({client_addr}) is the one you expect: NAT, proxies and VPNs change it.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Add a firewall rule for {client_addr}: `az postgres flexible-server firewall-rule create --resource-group {resource_group} --name {server} --rule-name allow-client --start-ip-address {client_addr} --end-ip-address {client_addr}`.",
+				"The server saw the client as {client_addr}: if that is a NAT or proxy address, allow that one.",
+				"Check with `pgtriage firewall --rules rules.json --ip {client_addr}` against `az postgres flexible-server firewall-rule list --resource-group {resource_group} --name {server}`.",
+			},
+			RDS: {
+				"Check the DB parameter group (rds.force_ssl) and connect with sslmode=require or better.",
+				"Check that the role has the rds_iam grant only if you use IAM tokens.",
+			},
+			Supabase: {
+				"Check Network Restrictions in the project's database settings: add {client_addr}.",
+			},
+		},
+		matchers: []matcher{
+			{sqlstate: "28000", text: []string{"no pg_hba.conf entry", "pg_hba.conf rejects connection"}},
+			{text: []string{"no pg_hba.conf entry", "pg_hba.conf rejects connection"}},
+		},
+	},
+	{
+		Code: AuthRoleNotFound, Category: Login,
+		Summary: "The role {user} does not exist on this server.",
+		steps: []string{
+			"Check the user name; list roles with `\\du` in psql as an administrator.",
+			"Create the role if it should exist: `CREATE ROLE {user} LOGIN PASSWORD '...'`.",
+			"If no user was given, libpq uses the operating-system user name: set user= (or PGUSER).",
+		},
+		matchers: []matcher{
+			{sqlstate: "28000", text: []string{"re:role \".*\" does not exist"}},
+			{text: []string{"re:role \".*\" does not exist", "re:role «.*» does not exist"}},
+		},
+	},
+	{
+		Code: AuthLoginNotPermitted, Category: Login,
+		Summary: "The role {user} exists but may not log in (NOLOGIN).",
+		steps: []string{
+			"Grant login as an administrator: `ALTER ROLE {user} LOGIN`.",
+			"Or connect as a login role that is a member of {user} and `SET ROLE {user}` after connecting.",
+		},
+		matchers: []matcher{
+			{sqlstate: "28000", text: []string{"is not permitted to log in"}},
+			{text: []string{"is not permitted to log in"}},
+		},
+	},
+	{
+		Code: AuthNoConnectPrivilege, Category: Login,
+		Summary: "The role {user} lacks the CONNECT privilege on database {database}.",
+		steps: []string{
+			"Grant it as the database owner: `GRANT CONNECT ON DATABASE {database} TO {user}`.",
+		},
+		matchers: []matcher{
+			{sqlstate: "42501", text: []string{"permission denied for database"}},
+			{text: []string{"permission denied for database"}},
+		},
+	},
+	{
+		Code: AuthRejected, Category: Login,
+		Summary: "The server rejected the login (SQLSTATE 28000); the server's message says why.",
+		steps: []string{
+			"Read the server's message and the server log: the authentication method in pg_hba.conf (ldap, radius, gss, cert) says what failed.",
+		},
+		matchers: []matcher{
+			{sqlstate: "28000"},
+		},
+	},
+	{
+		Code: DBNotFound, Category: Configuration,
+		Summary: "The database {database} does not exist on this server.",
+		steps: []string{
+			"Check the database name; list them with `psql -l`.",
+			"If no database was given, libpq uses the user name as the database name: set dbname= (or PGDATABASE).",
+			"Create it if it should exist: `CREATE DATABASE {database}`.",
+		},
+		matchers: []matcher{
+			{sqlstate: "3D000"},
+			{text: []string{"re:database \".*\" does not exist", "database does not exist"}},
+		},
+	},
+	{
+		Code: DBNotAccepting, Category: Availability,
+		Summary: "The database {database} does not accept connections (ALLOW_CONNECTIONS false), for example a template or a database being dropped or restored.",
+		steps: []string{
+			"Connect to another database, or as its owner allow connections again: `ALTER DATABASE {database} ALLOW_CONNECTIONS true`.",
+		},
+		matchers: []matcher{
+			{sqlstate: "55000", text: []string{"is not currently accepting connections"}},
+			{text: []string{"is not currently accepting connections"}},
+		},
+	},
+	{
+		Code: LimitsTooManyConnections, Category: Limits, Transient: true,
+		Summary: "The server has no connection slot left (max_connections {max_connections} reached).",
+		steps: []string{
+			"Retry with backoff: a burst of connections usually passes.",
+			"Find who holds the connections: `SELECT usename, application_name, client_addr, state, count(*) FROM pg_stat_activity GROUP BY 1,2,3,4 ORDER BY 5 DESC`.",
+			"Use a connection pooler (PgBouncer) or smaller application pools rather than raising max_connections.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Retry with backoff: a burst of connections usually passes.",
+				"max_connections depends on the compute size; use the built-in PgBouncer (port 6432) or scale the compute.",
+				"Find who holds the connections: `SELECT usename, application_name, client_addr, state, count(*) FROM pg_stat_activity GROUP BY 1,2,3,4 ORDER BY 5 DESC`.",
+			},
+		},
+		matchers: []matcher{
+			{sqlstate: "53300", text: []string{"too many clients already", "too many connections"}},
+			{sqlstate: "53300"},
+			{text: []string{"sorry, too many clients already", "too many clients already"}},
+		},
+	},
+	{
+		Code: LimitsReservedSlots, Category: Limits, Transient: true,
+		Summary: "Only the connection slots reserved for superusers (or pg_use_reserved_connections) are left, and {user} may not use them.",
+		steps: []string{
+			"Retry with backoff: the ordinary slots free up when other clients disconnect.",
+			"Find who holds the connections: `SELECT usename, application_name, state, count(*) FROM pg_stat_activity GROUP BY 1,2,3 ORDER BY 4 DESC`.",
+			"Use a pooler, or make the application's pools smaller, so that ordinary roles stay below max_connections minus the reserved slots.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Retry with backoff: the ordinary slots free up when other clients disconnect.",
+				"Azure Database for PostgreSQL reserves connections for the service and for azure_pg_admin; the usable count is max_connections minus those. Use the built-in PgBouncer (port 6432) or scale the compute.",
+			},
+		},
+		matchers: []matcher{
+			{sqlstate: "53300", text: []string{"remaining connection slots are reserved"}},
+			{text: []string{"remaining connection slots are reserved"}},
+		},
+	},
+	{
+		Code: LimitsRoleLimit, Category: Limits,
+		Summary: "The role {user} has reached its own connection limit ({role_limit}).",
+		steps: []string{
+			"Find this role's sessions: `SELECT application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE usename = '{user}' GROUP BY 1,2,3`.",
+			"Raise the limit if it is too low: `ALTER ROLE {user} CONNECTION LIMIT <n>`, or make the application's pool smaller.",
+		},
+		matchers: []matcher{
+			{sqlstate: "53300", text: []string{"too many connections for role"}},
+			{text: []string{"too many connections for role"}},
+		},
+	},
+	{
+		Code: LimitsDBLimit, Category: Limits,
+		Summary: "The database {database} has reached its connection limit ({db_limit}).",
+		steps: []string{
+			"Find the database's sessions: `SELECT usename, application_name, state, count(*) FROM pg_stat_activity WHERE datname = '{database}' GROUP BY 1,2,3`.",
+			"Raise the limit if it is too low: `ALTER DATABASE {database} CONNECTION LIMIT <n>`, or make the application's pools smaller.",
+		},
+		matchers: []matcher{
+			{sqlstate: "53300", text: []string{"too many connections for database"}},
+			{text: []string{"too many connections for database"}},
+		},
+	},
+	{
+		Code: ServerStartingUp, Category: Availability, Transient: true,
+		Summary: "The server is starting up (or a standby has not reached a consistent state) and does not accept connections yet.",
+		steps: []string{
+			"Retry in a few seconds: start-up after a restart, maintenance or scaling usually takes under a minute.",
+			"If it lasts, read the server log: crash recovery replaying a lot of WAL can take longer.",
+		},
+		matchers: []matcher{
+			{sqlstate: "57P03", text: []string{"is starting up", "not yet accepting connections", "consistent recovery state has not been yet reached"}},
+			{text: []string{"the database system is starting up", "not yet accepting connections"}},
+		},
+	},
+	{
+		Code: ServerShuttingDown, Category: Availability, Transient: true,
+		Summary: "The server is shutting down (maintenance, restart, scaling or failover) and refuses new connections.",
+		steps: []string{
+			"Retry with backoff: after a restart, failover or scaling the server (or its replacement) accepts connections again, usually within a minute.",
+			"If nobody planned a shutdown, ask the server's administrator or check the provider's maintenance notices.",
+		},
+		matchers: []matcher{
+			{sqlstate: "57P03", text: []string{"is shutting down"}},
+			{text: []string{"the database system is shutting down"}},
+		},
+	},
+	{
+		Code: ServerRecovery, Category: Availability, Transient: true,
+		Summary: "The server is in recovery (crash recovery, or a standby with hot standby off) and does not accept connections.",
+		steps: []string{
+			"Retry: crash recovery ends by itself; a failover promotes another server.",
+			"If this is a standby and should accept read-only connections, set hot_standby = on.",
+		},
+		matchers: []matcher{
+			{sqlstate: "57P03", text: []string{"in recovery mode", "hot standby mode is disabled", "not accepting connections"}},
+			{sqlstate: "57P03"},
+			{text: []string{"the database system is in recovery mode", "hot standby mode is disabled"}},
+		},
+	},
+	{
+		Code: ServerTerminated, Category: Availability, Transient: true,
+		Summary: "The server ended the session: an administrator command, a crash of another server process, a shutdown, or an idle timeout.",
+		steps: []string{
+			"Reconnect and retry the transaction: the server is usually back at once (after a crash, within seconds).",
+			"If it recurs, read the server log: `terminating connection because of crash of another server process` means a backend crashed; idle timeouts name themselves.",
+		},
+		matchers: []matcher{
+			{sqlstate: "57P01"},
+			{sqlstate: "57P02"},
+			{sqlstate: "57P05"},
+			{sqlstate: "25P03"},
+			{text: []string{"terminating connection due to administrator command", "terminating connection because of crash of another server process", "terminating connection due to idle-session timeout", "terminating connection due to idle-in-transaction timeout", "terminating connection due to unexpected postmaster exit"}},
+		},
+	},
+	{
+		Code: ServerReadOnly, Category: Availability, Transient: true,
+		Summary: "The server is read-only (a standby, or an old primary after a failover) but the connection asked for a read-write server.",
+		steps: []string{
+			"List every member of the cluster in host= and keep target_session_attrs=read-write, so that the client finds the new primary.",
+			"If DNS points at the old primary, wait for it to follow the failover (keep DNS TTLs short) and retry.",
+		},
+		matchers: []matcher{
+			{text: []string{"session is read-only", "read only connection", "server is in hot standby mode", "could not make a writable connection"}},
+		},
+	},
+	{
+		Code: ServerReadOnlyTx, Category: Availability, Transient: true,
+		Summary: "A write reached a server in read-only mode: typically a standby, or the old primary after a failover, while the application still connects to it.",
+		steps: []string{
+			"Reconnect to the current primary: set target_session_attrs=read-write and list every cluster member in host=, or use the provider's primary endpoint.",
+			"Make the application drop pooled connections on this error, so that new ones find the new primary.",
+		},
+		matchers: []matcher{
+			{sqlstate: "25006"},
+			{text: []string{"in a read-only transaction"}},
+		},
+	},
+}

@@ -1,0 +1,105 @@
+package catalog
+
+import (
+	"regexp"
+	"strings"
+)
+
+// Facts are what a diagnosis found out, by name, for the {name} placeholders of the steps. Names in use:
+//
+//	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
+//	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
+//	max_connections, reserved, used, role_limit, db_limit, cert_names, cert_not_after, timeout, server, resource_group
+type Facts map[string]string
+
+// placeholders are said in place of a fact nobody found, so that a step stays an instruction a person can follow.
+var placeholders = map[string]string{
+	"host":            "the server's host name",
+	"port":            "the port",
+	"user":            "the role",
+	"database":        "the database",
+	"address":         "the server's address",
+	"client_addr":     "your client's public IP address (the server's error names the address it saw)",
+	"sslmode":         "the sslmode",
+	"method":          "the authentication method",
+	"passfile":        "~/.pgpass",
+	"looked_in":       "the connection string, PGPASSWORD and the passfile",
+	"max_connections": "max_connections",
+	"reserved":        "the reserved slots",
+	"used":            "the connections in use",
+	"role_limit":      "the role's connection limit",
+	"db_limit":        "the database's connection limit",
+	"cert_names":      "the names in the certificate",
+	"cert_not_after":  "its expiry date",
+	"timeout":         "the connect timeout",
+	"server":          "<server-name>",
+	"resource_group":  "<resource-group>",
+}
+
+var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
+
+func (f Facts) expand(s string) string {
+	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
+		name := m[1 : len(m)-1]
+		if v := f[name]; v != "" {
+			return v
+		}
+		if p, ok := placeholders[name]; ok {
+			return p
+		}
+		return m
+	})
+}
+
+// Provider is a managed PostgreSQL service whose gateways, firewalls and endpoints change the answer.
+type Provider string
+
+// The managed services the catalog knows. Generic is any other server.
+const (
+	Generic  Provider = ""
+	Azure    Provider = "azure"
+	RDS      Provider = "rds"
+	CloudSQL Provider = "cloudsql"
+	Supabase Provider = "supabase"
+	Neon     Provider = "neon"
+)
+
+// providerHosts recognises a managed service from the host name the client uses.
+var providerHosts = []struct {
+	provider Provider
+	suffix   string
+}{
+	{Azure, ".postgres.database.azure.com"},
+	{RDS, ".rds.amazonaws.com"},
+	{RDS, ".rds.amazonaws.com.cn"},
+	{CloudSQL, ".sql.goog"},
+	{Supabase, ".supabase.co"},
+	{Supabase, ".supabase.com"},
+	{Neon, ".neon.tech"},
+}
+
+// ProviderOf says which managed service a host name belongs to; Generic when none is recognised.
+func ProviderOf(host string) Provider {
+	h := strings.TrimSuffix(strings.ToLower(host), ".")
+	if strings.HasPrefix(h, "/cloudsql/") {
+		return CloudSQL
+	}
+	for _, p := range providerHosts {
+		if strings.HasSuffix(h, p.suffix) {
+			return p.provider
+		}
+	}
+	return Generic
+}
+
+// ForHost fills in the facts that follow from a host name: the managed service and, for Azure, the server name.
+func (f Facts) ForHost(host string) Facts {
+	f["host"] = host
+	if ProviderOf(host) == Azure {
+		f["server"] = strings.SplitN(host, ".", 2)[0]
+	}
+	return f
+}
+
+// Provider is the managed service of the host in the facts.
+func (f Facts) Provider() Provider { return ProviderOf(f["host"]) }
