@@ -1,0 +1,133 @@
+package pgtest_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+)
+
+func connect(t *testing.T, connString string) (*pgconn.PgConn, error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, connString)
+	if err == nil {
+		t.Cleanup(func() { conn.Close(context.Background()) })
+	}
+	return conn, err
+}
+
+// wantCode fails unless err is a server error with the SQLSTATE code.
+func wantCode(t *testing.T, err error, code string) {
+	t.Helper()
+	var pgErr *pgconn.PgError
+	if !errors.As(err, &pgErr) || pgErr.Code != code {
+		t.Fatalf("got error %v, want SQLSTATE %s", err, code)
+	}
+}
+
+func TestStartTLSVerifyFull(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{
+		TLS:   true,
+		HBA:   []string{"local all all trust", "hostssl all all 127.0.0.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: "it's secret"}},
+	})
+	if c.Version < 12 || c.CAFile == "" {
+		t.Fatalf("Version = %d, CAFile = %q", c.Version, c.CAFile)
+	}
+	conn, err := connect(t, c.ConnString("host=localhost", "user=app", "password=it's secret", "dbname=postgres",
+		"sslmode=verify-full", "sslrootcert="+c.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Exec(context.Background(), "SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()").ReadAll()
+	if err != nil || string(res[0].Rows[0][0]) != "t" {
+		t.Fatalf("ssl in use: %v, %v", res, err)
+	}
+
+	// Without TLS the only host line does not match.
+	_, err = connect(t, c.ConnString("user=app", "password=it's secret", "dbname=postgres", "sslmode=disable"))
+	wantCode(t, err, "28000")
+}
+
+func TestServerCertExpired(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{
+		ServerCert: func(ca *pgtest.CA) (string, string) {
+			return ca.Issue(t, []string{"localhost"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+		},
+		Roles: []pgtest.Role{{Name: "app", Password: "pw"}},
+	})
+	_, err := connect(t, c.ConnString("host=localhost", "user=app", "password=pw", "dbname=postgres",
+		"sslmode=verify-full", "sslrootcert="+c.CAFile))
+	if err == nil || !strings.Contains(err.Error(), "expired") {
+		t.Fatalf("got %v, want a certificate expiry error", err)
+	}
+}
+
+func TestRolesDatabasesAndLimits(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{
+		MaxConnections:      6,
+		ReservedConnections: 2,
+		Roles: []pgtest.Role{
+			{Name: "one", Password: "pw", ConnLimit: 1},
+			{Name: "blocked", Password: "pw", ConnLimit: -1},
+			{Name: "nologin", Password: "pw", NoLogin: true},
+			{Name: "app", Password: "pw"},
+		},
+		Databases: []pgtest.Database{
+			{Name: "single", ConnLimit: 1},
+			{Name: "closed", NoConnections: true},
+		},
+	})
+	as := func(user, db string) string {
+		return c.ConnString("user="+user, "password=pw", "dbname="+db, "sslmode=disable")
+	}
+
+	c.Hold(t, as("one", "postgres"))
+	_, err := connect(t, as("one", "postgres"))
+	wantCode(t, err, "53300") // too many connections for role
+
+	_, err = connect(t, as("blocked", "postgres"))
+	wantCode(t, err, "53300")
+
+	_, err = connect(t, as("nologin", "postgres"))
+	wantCode(t, err, "28000")
+
+	c.Hold(t, as("app", "single"))
+	_, err = connect(t, as("app", "single"))
+	wantCode(t, err, "53300") // too many connections for database
+
+	_, err = connect(t, as("app", "closed"))
+	wantCode(t, err, "55000")
+
+	// Two sessions are held; two more fill the 4 non-reserved slots.
+	c.Hold(t, as("app", "postgres"))
+	c.Hold(t, as("app", "postgres"))
+	_, err = connect(t, as("app", "postgres"))
+	wantCode(t, err, "53300")
+	if !strings.Contains(err.Error(), "reserved") {
+		t.Fatalf("got %v, want the reserved slots message", err)
+	}
+	c.Exec(t, "SELECT 1") // the superuser still gets a reserved slot
+}
+
+func TestStopSmart(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "pw"}}})
+	c.Hold(t, c.ConnString("user=app", "password=pw", "dbname=postgres"))
+	c.StopSmart(t)
+	_, err := connect(t, c.ConnString("user=app", "password=pw", "dbname=postgres"))
+	wantCode(t, err, "57P03")
+	if !strings.Contains(err.Error(), "shutting down") {
+		t.Fatalf("got %v, want shutting down", err)
+	}
+}

@@ -1,0 +1,43 @@
+// Package pgtest starts throwaway, real PostgreSQL clusters and the network
+// fixtures that pgtriage's tests diagnose: generated TLS certificates, a DNS
+// server on loopback, and network namespaces with nftables rules.
+//
+// # Clusters
+//
+// Start runs initdb into a fresh directory, writes the configuration the test
+// asks for (TLS, pg_hba.conf lines, connection limits, roles, databases) and
+// starts the server on a free loopback port; t.Cleanup stops it and removes
+// every file:
+//
+//	c := pgtest.Start(t, pgtest.Options{
+//		TLS:   true,
+//		HBA:   []string{"hostssl all all 127.0.0.1/32 scram-sha-256"},
+//		Roles: []pgtest.Role{{Name: "app", Password: "secret"}},
+//	})
+//	conn, err := pgconn.Connect(ctx, c.ConnString("user=app", "password=secret",
+//		"sslmode=verify-full", "sslrootcert="+c.CAFile, "host=localhost"))
+//
+// The server binaries come from PG_BINDIR, else the highest version under
+// /usr/lib/postgresql/*/bin, else PATH; without them Start skips the test.
+// PostgreSQL refuses to run as root, so when the tests run as root the server
+// runs as the "postgres" system user and its files belong to that user.
+//
+// # Certificates
+//
+// NewCA and CA.Issue make ECDSA P-256 certificates for servers and clients,
+// including expired ones or ones for the wrong names (Options.ServerCert).
+//
+// # DNS
+//
+// StartDNS answers A and AAAA queries from a map on 127.0.0.1, on UDP and TCP,
+// and can be told to answer SERVFAIL or nothing for a name. Its Resolver never
+// asks the system's resolver.
+//
+// # Network namespaces
+//
+// NewNetns gives a test addresses in a network namespace of its own, reached
+// from the host through a veth pair, where nftables rules drop or reject
+// packets for real. It needs root, ip and nft, and skips the test otherwise.
+// All traffic stays on this machine: the namespace has no route but the one
+// back to the host.
+package pgtest
