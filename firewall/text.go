@@ -57,10 +57,13 @@ func parseTextEntry(s string) (start, end netip.Addr, err error) {
 			return start, end, fmt.Errorf("%q: expected an address, a CIDR prefix or a range \"start-end\"", s)
 		}
 	}
-	if start, err = parseTextAddr(from); err != nil {
-		return start, end, err
+	if start, err = parseTextAddr(from); err == nil {
+		end, err = parseTextAddr(to)
 	}
-	if end, err = parseTextAddr(to); err != nil {
+	if err != nil && from != to {
+		return start, end, fmt.Errorf("range %q: %w", s, err)
+	}
+	if err != nil {
 		return start, end, err
 	}
 	return start, end, checkRange(start, end, "start", "end")
