@@ -61,6 +61,9 @@ func (c *Cause) Steps(f Facts) []string {
 	return out
 }
 
+// SummaryFor renders the summary with the facts.
+func (c *Cause) SummaryFor(f Facts) string { return f.expand(c.Summary) }
+
 // Lookup returns the cause for a code, or the "unknown" cause when the code is not in the catalog.
 func Lookup(code Code) *Cause {
 	if c, ok := byCode[code]; ok {

@@ -75,7 +75,11 @@ func TestEveryCauseIsComplete(t *testing.T) {
 		for _, p := range append([]Provider{Generic}, Azure, RDS, CloudSQL, Supabase, Neon) {
 			host := map[Provider]string{Generic: "db.example.com", Azure: "orders.postgres.database.azure.com", RDS: "x.abc.eu-west-1.rds.amazonaws.com",
 				CloudSQL: "/cloudsql/p:r:i", Supabase: "db.abc.supabase.co", Neon: "ep-x.eu-central-1.aws.neon.tech"}[p]
-			steps := c.Steps(Facts{}.ForHost(host))
+			f := Facts{}.ForHost(host)
+			if s := c.SummaryFor(f); placeholder.MatchString(s) {
+				t.Errorf("%s: summary keeps an unknown placeholder: %s", c.Code, s)
+			}
+			steps := c.Steps(f)
 			if len(steps) == 0 {
 				t.Errorf("%s (%s) has no steps", c.Code, p)
 			}
@@ -148,6 +152,18 @@ func TestProviderOf(t *testing.T) {
 	} {
 		if got := ProviderOf(host); got != want {
 			t.Errorf("ProviderOf(%q) = %q, want %q", host, got, want)
+		}
+	}
+}
+
+func TestClientAddr(t *testing.T) {
+	for msg, want := range map[string]string{
+		`no pg_hba.conf entry for host "203.0.113.7", user "app", database "orders", SSL encryption`:          "203.0.113.7",
+		`pg_hba.conf rejects connection for host "2001:db8::1", user "app", database "orders", no encryption`: "2001:db8::1",
+		`password authentication failed for user "app"`:                                                       "",
+	} {
+		if got := ClientAddr(msg); got != want {
+			t.Errorf("ClientAddr(%q) = %q, want %q", msg, got, want)
 		}
 	}
 }

@@ -45,6 +45,7 @@ const (
 	ServerTerminated         Code = "server.terminated"
 	ServerReadOnly           Code = "server.read_only"
 	ServerReadOnlyTx         Code = "server.read_only_transaction"
+	ServerNotStandby         Code = "server.not_standby"
 )
 
 // causes is the catalog: one row a cause, in the order a person reads them (settings outward to the server).
@@ -619,6 +620,17 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{text: []string{"session is read-only", "read only connection", "server is in hot standby mode", "could not make a writable connection"}},
+		},
+	},
+	{
+		Code: ServerNotStandby, Category: Availability, Transient: true,
+		Summary: "The connection asked for a standby (target_session_attrs={tsa}) but reached a primary.",
+		steps: []string{
+			"List the standbys in host= (libpq tries the hosts in order), or use target_session_attrs=prefer-standby to fall back to the primary.",
+			"After a failover the roles swap: check which member is the standby now.",
+		},
+		matchers: []matcher{
+			{text: []string{"server is not in hot standby mode", "connection is not read only", "could not make a readonly connection"}},
 		},
 	},
 	{

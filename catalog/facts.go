@@ -9,7 +9,8 @@ import (
 //
 //	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
 //	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
-//	max_connections, reserved, used, role_limit, db_limit, cert_names, cert_not_after, timeout, server, resource_group
+//	max_connections, reserved, used, role_limit, db_limit, cert_names, cert_not_after, timeout, tsa, server,
+//	resource_group
 type Facts map[string]string
 
 // placeholders are said in place of a fact nobody found, so that a step stays an instruction a person can follow.
@@ -32,6 +33,7 @@ var placeholders = map[string]string{
 	"cert_names":      "the names in the certificate",
 	"cert_not_after":  "its expiry date",
 	"timeout":         "the connect timeout",
+	"tsa":             "read-only or standby",
 	"server":          "<server-name>",
 	"resource_group":  "<resource-group>",
 }
@@ -103,3 +105,30 @@ func (f Facts) ForHost(host string) Facts {
 
 // Provider is the managed service of the host in the facts.
 func (f Facts) Provider() Provider { return ProviderOf(f["host"]) }
+
+// clientAddrPatterns find the client address a server names in its rejection (pg_hba, Azure's gateway).
+var clientAddrPatterns = []*regexp.Regexp{
+	regexp.MustCompile(`pg_hba\.conf (?:entry for|rejects connection for) host "([^"]+)"`),
+	regexp.MustCompile(`(?i)client (?:ip )?address[: ]+"?([0-9a-f.:]+)"?`),
+}
+
+// ClientAddr returns the client address a server's message names ("" when it names none): the address the server
+// saw, which after NAT or a proxy is not the one the client thinks it has.
+func ClientAddr(message string) string {
+	for _, rx := range clientAddrPatterns {
+		if m := rx.FindStringSubmatch(message); m != nil {
+			return m[1]
+		}
+	}
+	return ""
+}
+
+// Merge adds the facts of o that are set, and returns f.
+func (f Facts) Merge(o Facts) Facts {
+	for k, v := range o {
+		if v != "" {
+			f[k] = v
+		}
+	}
+	return f
+}
