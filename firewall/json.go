@@ -85,7 +85,7 @@ func parseJSON(rs *RuleSet, data []byte) error {
 		if err := json.Unmarshal(elem, &ar); err != nil {
 			var named struct{ Name string }
 			if json.Unmarshal(elem, &named) == nil && named.Name != "" {
-				where = fmt.Sprintf("rule %d (%q)", i+1, named.Name)
+				where = fmt.Sprintf("rule %d (%s)", i+1, quote(named.Name))
 			}
 			return fail(where, jsonTypeError("rule", err))
 		}
@@ -93,7 +93,7 @@ func parseJSON(rs *RuleSet, data []byte) error {
 		if name == "" {
 			name = where
 		} else {
-			where = fmt.Sprintf("rule %d (%q)", i+1, name)
+			where = fmt.Sprintf("rule %d (%s)", i+1, quote(name))
 		}
 		startField, endField, start, end := "startIpAddress", "endIpAddress", ar.StartIPAddress, ar.EndIPAddress
 		if ar.Properties != nil {
@@ -128,10 +128,10 @@ func parseAzureAddr(field string, s *string) (netip.Addr, error) {
 	}
 	a, err := netip.ParseAddr(*s)
 	if err != nil {
-		return a, fmt.Errorf("%s %q is not an IP address", field, *s)
+		return a, fmt.Errorf("%s %s is not an IP address", field, quote(*s))
 	}
 	if a.Zone() != "" || (a.Is6() && !a.Is4In6()) {
-		return a, fmt.Errorf("%s %q is not an IPv4 address: Azure firewall rules take IPv4 addresses only", field, *s)
+		return a, fmt.Errorf("%s %s is not an IPv4 address: Azure firewall rules take IPv4 addresses only", field, quote(*s))
 	}
 	return a.Unmap(), nil
 }
@@ -146,14 +146,14 @@ func (rs *RuleSet) noteServer(ar azureRule) error {
 	}
 	if id.server != "" {
 		if rs.Server != "" && rs.Server != id.server {
-			return fmt.Errorf("belongs to server %q, the rules before it to %q: give the rules of one server", id.server, rs.Server)
+			return fmt.Errorf("belongs to server %s, the rules before it to %s: give the rules of one server", quote(id.server), quote(rs.Server))
 		}
 		rs.Server = id.server
 		rs.SingleServer = id.singleServer
 	}
 	if group != "" {
 		if rs.ResourceGroup != "" && rs.ResourceGroup != group {
-			return fmt.Errorf("belongs to resource group %q, the rules before it to %q: give the rules of one server", group, rs.ResourceGroup)
+			return fmt.Errorf("belongs to resource group %s, the rules before it to %s: give the rules of one server", quote(group), quote(rs.ResourceGroup))
 		}
 		rs.ResourceGroup = group
 	}

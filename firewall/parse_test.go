@@ -167,6 +167,8 @@ func TestParseInline(t *testing.T) {
 			wantErr: `x: rule 1 ("p"): properties.startIpAddress must be a string, not a boolean`},
 		{name: "two resource groups", in: `[{"resourceGroup":"a","startIpAddress":"10.0.0.1","endIpAddress":"10.0.0.1"},{"resourceGroup":"b","startIpAddress":"10.0.0.1","endIpAddress":"10.0.0.1"}]`,
 			wantErr: `x: rule 2: belongs to resource group "b", the rules before it to "a": give the rules of one server`},
+		{name: "a huge line is cut short in the error", in: strings.Repeat("1", 100),
+			wantErr: `x: line 1: "` + strings.Repeat("1", 64) + `"... (100 bytes) is not an IP address`},
 		{name: "invalid UTF-8", in: "10.0.0.1\n\xff\xfe", wantErr: "x: input is binary, not text (byte 9)"},
 	}
 	for _, tt := range tests {

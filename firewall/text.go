@@ -32,11 +32,11 @@ func parseTextEntry(s string) (start, end netip.Addr, err error) {
 	if strings.Contains(s, "/") {
 		p, err := netip.ParsePrefix(s)
 		if err != nil {
-			return start, end, fmt.Errorf("%q is not a CIDR prefix", s)
+			return start, end, fmt.Errorf("%s is not a CIDR prefix", quote(s))
 		}
 		if p.Addr().Is4In6() {
 			if p.Bits() < 96 {
-				return start, end, fmt.Errorf("%q: an IPv4-mapped prefix must be /96 or longer", s)
+				return start, end, fmt.Errorf("%s: an IPv4-mapped prefix must be /96 or longer", quote(s))
 			}
 			p = netip.PrefixFrom(p.Addr().Unmap(), p.Bits()-96)
 		}
@@ -54,14 +54,14 @@ func parseTextEntry(s string) (start, end netip.Addr, err error) {
 		case 2:
 			from, to = fields[0], fields[1]
 		default:
-			return start, end, fmt.Errorf("%q: expected an address, a CIDR prefix or a range \"start-end\"", s)
+			return start, end, fmt.Errorf("%s: expected an address, a CIDR prefix or a range \"start-end\"", quote(s))
 		}
 	}
 	if start, err = parseTextAddr(from); err == nil {
 		end, err = parseTextAddr(to)
 	}
 	if err != nil && from != to {
-		return start, end, fmt.Errorf("range %q: %w", s, err)
+		return start, end, fmt.Errorf("range %s: %w", quote(s), err)
 	}
 	if err != nil {
 		return start, end, err
@@ -72,10 +72,10 @@ func parseTextEntry(s string) (start, end netip.Addr, err error) {
 func parseTextAddr(s string) (netip.Addr, error) {
 	a, err := netip.ParseAddr(s)
 	if err != nil {
-		return a, fmt.Errorf("%q is not an IP address", s)
+		return a, fmt.Errorf("%s is not an IP address", quote(s))
 	}
 	if a.Zone() != "" {
-		return a, fmt.Errorf("%q: an address with a zone cannot be a firewall rule", s)
+		return a, fmt.Errorf("%s: an address with a zone cannot be a firewall rule", quote(s))
 	}
 	return a.Unmap(), nil
 }

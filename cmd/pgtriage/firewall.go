@@ -198,7 +198,11 @@ func writeFirewallText(w io.Writer, r firewallReport) {
 			fmt.Fprintf(w, "         and by rule %q (%s)\n", m.Name, rangeText(m))
 		}
 	} else {
-		fmt.Fprintf(w, "DENIED   %s is admitted by none of the %d rules in %s\n", r.Address, r.RuleCount, r.RulesFile)
+		rules := "rules"
+		if r.RuleCount == 1 {
+			rules = "rule"
+		}
+		fmt.Fprintf(w, "DENIED   %s is admitted by no rule in %s (%d %s)\n", r.Address, r.RulesFile, r.RuleCount, rules)
 	}
 	if len(r.Risky) > 0 {
 		fmt.Fprintf(w, "\nRisky rules:\n")

@@ -41,7 +41,7 @@ func TestFirewallText(t *testing.T) {
 			name:     "denied, server and resource group from the ids",
 			args:     []string{"firewall", "--rules", flexible, "--ip", "192.0.2.44"},
 			wantCode: 1,
-			wantOut: "DENIED   192.0.2.44 is admitted by none of the 3 rules in " + flexible + "\n" + azureRisk +
+			wantOut: "DENIED   192.0.2.44 is admitted by no rule in " + flexible + " (3 rules)\n" + azureRisk +
 				"\nNotes:\n" + azureNote +
 				"\nTo admit 192.0.2.44, run:\n" +
 				"  az postgres flexible-server firewall-rule create --resource-group rg-prod --name pg-orders --rule-name allow-192-0-2-44 --start-ip-address 192.0.2.44 --end-ip-address 192.0.2.44\n" +
@@ -51,7 +51,7 @@ func TestFirewallText(t *testing.T) {
 			name:     "flags override the ids; IPv4-mapped address unmapped",
 			args:     []string{"firewall", "--rules", flexible, "--ip", "::ffff:192.0.2.44", "--server", "pg-other", "--resource-group", "rg-other"},
 			wantCode: 1,
-			wantOut: "DENIED   192.0.2.44 is admitted by none of the 3 rules in " + flexible + "\n" + azureRisk +
+			wantOut: "DENIED   192.0.2.44 is admitted by no rule in " + flexible + " (3 rules)\n" + azureRisk +
 				"\nNotes:\n" + azureNote +
 				"\nTo admit 192.0.2.44, run:\n" +
 				"  az postgres flexible-server firewall-rule create --resource-group rg-other --name pg-other --rule-name allow-192-0-2-44 --start-ip-address 192.0.2.44 --end-ip-address 192.0.2.44\n" +
@@ -70,7 +70,7 @@ func TestFirewallText(t *testing.T) {
 			stdin:    "203.0.113.0/24\n",
 			args:     []string{"firewall", "--rules", "-", "--ip", "198.51.100.1"},
 			wantCode: 1,
-			wantOut: "DENIED   198.51.100.1 is admitted by none of the 1 rules in standard input\n" +
+			wantOut: "DENIED   198.51.100.1 is admitted by no rule in standard input (1 rule)\n" +
 				"\nTo admit 198.51.100.1, run:\n" +
 				"  az postgres flexible-server firewall-rule create --resource-group <resource-group> --name <server> --rule-name allow-198-51-100-1 --start-ip-address 198.51.100.1 --end-ip-address 198.51.100.1\n" +
 				"Firewall changes can take up to five minutes to apply.\n",
@@ -80,7 +80,7 @@ func TestFirewallText(t *testing.T) {
 			stdin:    "203.0.113.0/24\n",
 			args:     []string{"firewall", "--rules", "-", "--ip", "[2001:db8::1]"},
 			wantCode: 1,
-			wantOut: "DENIED   2001:db8::1 is admitted by none of the 1 rules in standard input\n" +
+			wantOut: "DENIED   2001:db8::1 is admitted by no rule in standard input (1 rule)\n" +
 				"\nNotes:\n  - no Azure CLI command to give: 2001:db8::1 is an IPv6 address: Azure firewall rules take IPv4 addresses only\n",
 		},
 		{
