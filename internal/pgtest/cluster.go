@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -101,8 +102,13 @@ func Start(t testing.TB, opts Options) *Cluster {
 	}
 	// Not t.TempDir: its parents are private to root, and the server user
 	// must reach the directory.
+	sweep()
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
+		t.Fatalf("pgtest: %v", err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, ownerFile), []byte(strconv.Itoa(os.Getpid())), 0o644); err != nil {
+		os.RemoveAll(dir)
 		t.Fatalf("pgtest: %v", err)
 	}
 	c := &Cluster{Host: "127.0.0.1", Dir: dir, SocketDir: dir, srv: srv, data: filepath.Join(dir, "data")}
@@ -334,38 +340,80 @@ func (c *Cluster) cleanup(t testing.TB) {
 	if t.Failed() {
 		c.logTail(t)
 	}
+	if err := c.destroy(); err != nil {
+		t.Errorf("pgtest: %v", err)
+	}
+}
+
+func (c *Cluster) destroy() error {
 	pidFile := filepath.Join(c.data, "postmaster.pid")
 	if _, err := os.Stat(pidFile); err == nil {
 		if err := c.srv.run(c.Dir, "pg_ctl", "stop", "-m", "immediate", "-w", "-t", "10", "-D", c.data); err != nil {
-			c.kill(t, pidFile)
+			if err := kill(pidFile); err != nil {
+				return err
+			}
 		}
 	}
 	// Children of an immediate stop may still be exiting and removing files.
 	var err error
 	for range 50 {
 		if err = os.RemoveAll(c.Dir); err == nil {
-			return
+			return nil
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
-	t.Errorf("pgtest: remove %s: %v", c.Dir, err)
+	return err
 }
 
 // kill is the last resort when pg_ctl could not stop the server.
-func (c *Cluster) kill(t testing.TB, pidFile string) {
+func kill(pidFile string) error {
 	b, err := os.ReadFile(pidFile)
 	if err != nil {
-		return // it stopped after all
+		return nil // it stopped after all
 	}
 	line, _, _ := strings.Cut(string(b), "\n")
 	pid, err := strconv.Atoi(strings.TrimSpace(line))
 	if err != nil || pid <= 0 {
-		t.Errorf("pgtest: bad %s: %q", pidFile, line)
-		return
+		return fmt.Errorf("bad %s: %q", pidFile, line)
 	}
 	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		t.Errorf("pgtest: kill postmaster %d: %v", pid, err)
+		return fmt.Errorf("kill postmaster %d: %w", pid, err)
 	}
+	return nil
+}
+
+// sweep removes the clusters of test binaries that died without cleaning up
+// (go test -timeout kills a binary without running t.Cleanup), so that their
+// servers do not pile up on the machine. Each cluster directory names the
+// process that owns it.
+var sweep = sync.OnceFunc(func() {
+	srv, err := findServer()
+	if err != nil {
+		return
+	}
+	owners, _ := filepath.Glob(filepath.Join(os.TempDir(), "pgtest-*", ownerFile))
+	for _, owner := range owners {
+		if !ownerDied(owner) {
+			continue
+		}
+		dir := filepath.Dir(owner)
+		c := &Cluster{Dir: dir, srv: srv, data: filepath.Join(dir, "data")}
+		c.destroy() // best effort: a failure here is not this test's
+	}
+})
+
+// ownerFile, in a cluster directory, holds the pid of the test binary.
+const ownerFile = "owner.pid"
+
+// ownerDied tells whether the process named in the file has gone. A pid
+// reused since only delays the sweep.
+func ownerDied(file string) bool {
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return false
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return err == nil && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 // logTail shows the end of the server log, which usually says why a test

@@ -131,3 +131,11 @@ func TestStopSmart(t *testing.T) {
 		t.Fatalf("got %v, want shutting down", err)
 	}
 }
+
+// BenchmarkStart measures one cluster's start, TLS included; the clusters
+// stop when the benchmark ends, so keep -benchtime to a count (e.g. 10x).
+func BenchmarkStart(b *testing.B) {
+	for b.Loop() {
+		pgtest.Start(b, pgtest.Options{TLS: true, Roles: []pgtest.Role{{Name: "app", Password: "pw"}}})
+	}
+}

@@ -5,11 +5,13 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"math/big"
 	"net/netip"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"syscall"
@@ -62,9 +64,11 @@ func NewNetns(t testing.TB) *Netns {
 		t.Fatalf("pgtest: lock: %v", err)
 	}
 
+	sweepNetns()
 	subnet := freeSubnet(t)
 	id := randomHex(t, 4)
-	n := &Netns{Name: "pgtest-" + id, subnet: subnet}
+	// The pid in the name lets sweepNetns find namespaces left behind.
+	n := &Netns{Name: fmt.Sprintf("pgtest-%d-%s", os.Getpid(), id), subnet: subnet}
 	base := subnet.Addr().As4()
 	base[3] = 1
 	n.HostAddr = netip.AddrFrom4(base)
@@ -86,7 +90,28 @@ func NewNetns(t testing.TB) *Netns {
 	ipCmd(t, nil, "-n", n.Name, "link", "set", "lo", "up")
 	ipCmd(t, nil, "-n", n.Name, "addr", "add", netip.PrefixFrom(nsAddr, 24).String(), "dev", nsLink)
 	ipCmd(t, nil, "-n", n.Name, "link", "set", nsLink, "up")
+	waitUp(t, "link", "show", "dev", hostLink)
+	waitUp(t, "-n", n.Name, "link", "show", "dev", nsLink)
 	return n
+}
+
+// waitUp waits until ip -o ARGS shows a link up with its queue attached. The
+// kernel does both a moment after "link set up" (up to a second later on a
+// busy machine), and until then it drops every packet, which a test would
+// take for a firewall.
+func waitUp(t testing.TB, args ...string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		out, err := exec.Command("ip", append([]string{"-o"}, args...)...).Output()
+		if err == nil && bytes.Contains(out, []byte("state UP")) && !bytes.Contains(out, []byte("qdisc noop")) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pgtest: link not up after 5s: ip %s: %s %v", strings.Join(args, " "), out, err)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 // Addr adds a fresh address to the namespace and returns it; the host
@@ -117,6 +142,28 @@ func (n *Netns) Addr(t testing.TB) netip.Addr {
 func (n *Netns) Nft(t testing.TB, ruleset string) {
 	t.Helper()
 	ipCmd(t, strings.NewReader(ruleset), "netns", "exec", n.Name, "nft", "-f", "-")
+}
+
+// sweepNetns deletes the namespaces of test binaries that died without
+// cleaning up (go test -timeout does not run t.Cleanup), which would
+// otherwise keep their subnets.
+func sweepNetns() {
+	out, err := exec.Command("ip", "netns", "list").Output()
+	if err != nil {
+		return
+	}
+	for _, line := range strings.Split(string(out), "\n") {
+		name, _, _ := strings.Cut(line, " ")
+		rest, ok := strings.CutPrefix(name, "pgtest-")
+		if !ok {
+			continue
+		}
+		pidText, _, _ := strings.Cut(rest, "-")
+		pid, err := strconv.Atoi(pidText)
+		if err == nil && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH) {
+			ip(nil, "netns", "delete", name) // best effort: not this test's failure
+		}
+	}
 }
 
 // freeSubnet picks a random /24 of 198.18.0.0/15 that no route of the host
