@@ -3,6 +3,7 @@ package pgtest_test
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,9 @@ func wantCode(t *testing.T, err error, code string) {
 func TestStartTLSVerifyFull(t *testing.T) {
 	t.Parallel()
 	c := pgtest.Start(t, pgtest.Options{
-		TLS:   true,
-		HBA:   []string{"local all all trust", "hostssl all all 127.0.0.1/32 scram-sha-256"},
+		TLS: true,
+		HBA: []string{"local all all trust",
+			"hostssl all all 127.0.0.1/32 scram-sha-256", "hostssl all all ::1/128 scram-sha-256"},
 		Roles: []pgtest.Role{{Name: "app", Password: "it's secret"}},
 	})
 	if c.Version < 12 || c.CAFile == "" {
@@ -52,9 +54,37 @@ func TestStartTLSVerifyFull(t *testing.T) {
 		t.Fatalf("ssl in use: %v, %v", res, err)
 	}
 
-	// Without TLS the only host line does not match.
+	if l, err := net.Listen("tcp6", "[::1]:0"); err == nil {
+		l.Close()
+		if _, err := connect(t, c.ConnString("host=::1", "user=app", "password=it's secret", "dbname=postgres",
+			"sslmode=verify-full", "sslrootcert="+c.CAFile)); err != nil {
+			t.Errorf("over ::1: %v", err)
+		}
+	}
+
+	// Without TLS no host line matches.
 	_, err = connect(t, c.ConnString("user=app", "password=it's secret", "dbname=postgres", "sslmode=disable"))
 	wantCode(t, err, "28000")
+}
+
+func TestClientCertificate(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{
+		TLS:   true,
+		HBA:   []string{"local all all trust", "hostssl all all 127.0.0.1/32 cert"},
+		Roles: []pgtest.Role{{Name: "app"}},
+	})
+	cert, key := c.CA.Issue(t, []string{"app"}, time.Time{}, time.Time{})
+	if _, err := connect(t, c.ConnString("user=app", "dbname=postgres", "sslmode=verify-ca",
+		"sslrootcert="+c.CAFile, "sslcert="+cert, "sslkey="+key)); err != nil {
+		t.Fatal(err)
+	}
+	// A certificate from another CA is not trusted by the server.
+	cert, key = pgtest.NewCA(t).Issue(t, []string{"app"}, time.Time{}, time.Time{})
+	if _, err := connect(t, c.ConnString("user=app", "dbname=postgres", "sslmode=verify-ca",
+		"sslrootcert="+c.CAFile, "sslcert="+cert, "sslkey="+key)); err == nil {
+		t.Fatal("a client certificate from another CA was accepted")
+	}
 }
 
 func TestServerCertExpired(t *testing.T) {
