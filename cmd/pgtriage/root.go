@@ -27,7 +27,7 @@ func (e *exitError) Unwrap() error { return e.Err }
 const usageExit = 3
 
 // newRootCmd builds the command tree. Tests call it with their own streams.
-func newRootCmd(stdin io.Reader, stdout, stderr io.Writer) *cobra.Command {
+func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, d deps) *cobra.Command {
 	root := &cobra.Command{
 		Use:   "pgtriage",
 		Short: "Find out why a PostgreSQL connection fails and what to do about it",
@@ -43,13 +43,18 @@ the next steps.`,
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
 		return &exitError{Code: usageExit, Err: err}
 	})
-	root.AddCommand(commands()...)
+	root.AddCommand(commands(d)...)
 	return root
 }
 
 // execute runs the command line and returns the process exit code.
 func execute(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	root := newRootCmd(stdin, stdout, stderr)
+	return executeWith(deps{}, args, stdin, stdout, stderr)
+}
+
+// executeWith is execute with dependencies swapped, for tests.
+func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	root := newRootCmd(stdin, stdout, stderr, d)
 	root.SetArgs(args)
 	err := root.Execute()
 	if err == nil {

@@ -23,15 +23,16 @@ type CA struct {
 	key     *ecdsa.PrivateKey
 }
 
-// NewCA makes a self-signed CA valid from an hour ago for a day.
+// NewCA makes a self-signed CA valid from ten years ago to ten years ahead, so that it outlives every certificate
+// a test issues, expired ones included, as real CAs do.
 func NewCA(t testing.TB) *CA {
 	t.Helper()
 	key := newKey(t)
 	tmpl := &x509.Certificate{
 		SerialNumber:          newSerial(t),
 		Subject:               pkix.Name{CommonName: "pgtest CA"},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
+		NotBefore:             time.Now().AddDate(-10, 0, 0),
+		NotAfter:              time.Now().AddDate(10, 0, 0),
 		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
@@ -60,7 +61,7 @@ func NewCA(t testing.TB) *CA {
 // is also the common name, which is what PostgreSQL compares with the user
 // name for client certificates) and writes it and its key (mode 0600) to a
 // temporary directory. A zero notBefore or notAfter means an hour ago or a
-// day from now; pass past times for an expired certificate. The certificate
+// year from now (far from any expiry warning); pass past times for an expired certificate. The certificate
 // serves both as a server and as a client certificate.
 func (ca *CA) Issue(t testing.TB, hosts []string, notBefore, notAfter time.Time) (certFile, keyFile string) {
 	t.Helper()
@@ -68,7 +69,7 @@ func (ca *CA) Issue(t testing.TB, hosts []string, notBefore, notAfter time.Time)
 		notBefore = time.Now().Add(-time.Hour)
 	}
 	if notAfter.IsZero() {
-		notAfter = time.Now().Add(24 * time.Hour)
+		notAfter = time.Now().AddDate(1, 0, 0)
 	}
 	key := newKey(t)
 	tmpl := &x509.Certificate{

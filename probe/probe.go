@@ -1,0 +1,212 @@
+package probe
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/settings"
+)
+
+// DefaultTimeout bounds each connection attempt when the settings give no connect_timeout.
+const DefaultTimeout = 5 * time.Second
+
+// minTimeout is libpq's floor for connect_timeout: values under 2 seconds are taken as 2.
+const minTimeout = 2 * time.Second
+
+// Options change how a check runs. The zero value checks with the system resolver and the settings' timeout.
+type Options struct {
+	// Resolver looks up host names; nil means net.DefaultResolver. Tests pass one that asks their own DNS server.
+	Resolver *net.Resolver
+	// Timeout overrides connect_timeout for each stage's deadline.
+	Timeout time.Duration
+	// Trace keeps the protocol messages in the report.
+	Trace bool
+}
+
+type prober struct {
+	settings *settings.Settings
+	resolver *net.Resolver
+	timeout  time.Duration
+	tr       *tracer
+}
+
+// nudgeAfter is how long an SSLRequest may go unanswered before the probe tries to make a non-PostgreSQL peer speak.
+func (p *prober) nudgeAfter() time.Duration {
+	return min(p.timeout/4, 500*time.Millisecond)
+}
+
+// Timeout is the deadline of each stage for these settings: connect_timeout (at least 2 s, as libpq), or
+// DefaultTimeout.
+func Timeout(s *settings.Settings) time.Duration {
+	switch {
+	case s.ConnectTimeout == 0:
+		return DefaultTimeout
+	case s.ConnectTimeout < minTimeout:
+		return minTimeout
+	}
+	return s.ConnectTimeout
+}
+
+// Run checks the connection the settings describe and returns the report. It never takes longer than the DNS,
+// TCP and one deadline for each address that accepted a TCP connection.
+func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
+	p := &prober{settings: s, resolver: opts.Resolver, timeout: opts.Timeout, tr: &tracer{start: time.Now()}}
+	if p.resolver == nil {
+		p.resolver = net.DefaultResolver
+	}
+	if p.timeout == 0 {
+		p.timeout = Timeout(s)
+	}
+	r := &Report{Target: s.Target(), Settings: s.Params, Findings: []Finding{}}
+	r.Stages = append(r.Stages, settingsStage(s, p.timeout))
+	for _, w := range s.Warnings {
+		r.Findings = append(r.Findings, Finding{Code: w.Code, Severity: "warning", Summary: w.Message})
+	}
+
+	eps := resolve(ctx, p.resolver, s.Targets, p.timeout, p.tr)
+	var failures []*failure
+	for _, ep := range eps {
+		if ep.stage.Status != StageSkip || len(eps) > 1 {
+			r.Stages = append(r.Stages, ep.stage)
+		}
+		if ep.fail != nil {
+			ep.fail.host = ep.name()
+			failures = append(failures, ep.fail)
+		}
+	}
+	dials := connectAll(ctx, eps, p.timeout, p.tr)
+	defer func() {
+		for _, d := range dials {
+			if d.conn != nil {
+				_ = d.conn.Close()
+			}
+		}
+	}()
+	for _, d := range dials {
+		r.Stages = append(r.Stages, d.stage)
+	}
+
+	// libpq's order: hosts as listed, addresses as resolved; the first that connects and suits
+	// target_session_attrs wins.
+	for _, d := range dials {
+		if d.fail != nil {
+			d.fail.host, d.fail.address = d.ep.name(), d.ip()
+			failures = append(failures, d.fail)
+			continue
+		}
+		a := p.run(ctx, d)
+		r.Stages = append(r.Stages, a.stages...)
+		r.Findings = append(r.Findings, a.findings...)
+		if a.server != nil {
+			r.Server = a.server
+		}
+		if a.fail == nil {
+			r.Status = StatusOK
+			r.Diagnosis = diagnose(catalog.Lookup(catalog.OK), nil, p.facts(d, a.server))
+			r.Findings = append(r.Findings, otherHostFindings(failures)...)
+			break
+		}
+		a.fail.host, a.fail.address = d.ep.name(), d.ip()
+		failures = append(failures, a.fail)
+	}
+	if r.Status != StatusOK {
+		f := decisive(failures)
+		r.Status = StatusNoResponse
+		if f.answered {
+			r.Status = StatusRejected
+		}
+		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{"address": f.address}).ForHost(f.host))
+	}
+	if opts.Trace {
+		r.Trace = p.tr.events
+	}
+	return r
+}
+
+// Invalid is the report for settings that could not be used: config.invalid, no attempt made.
+func Invalid(target string, err error) *Report {
+	f := &failure{stage: "settings", code: catalog.ConfigInvalid, evidence: err.Error()}
+	return &Report{
+		Target:    target,
+		Status:    StatusNoAttempt,
+		Diagnosis: diagnose(catalog.Lookup(catalog.ConfigInvalid), f, catalog.Facts{}),
+		Stages:    []Stage{{Name: "settings", Status: StageFail, Detail: err.Error()}},
+		Findings:  []Finding{},
+	}
+}
+
+func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
+	detail := []string{"sslmode=" + s.SSLMode}
+	if s.Password.Found {
+		detail = append(detail, "password from "+s.Password.Source.String())
+	} else {
+		detail = append(detail, "no password")
+	}
+	if s.ConnectTimeout == 0 {
+		detail = append(detail, fmt.Sprintf("no connect_timeout (using %s)", timeout))
+	} else {
+		detail = append(detail, "connect_timeout="+timeout.String())
+	}
+	if s.TargetSessionAttrs != "" && s.TargetSessionAttrs != "any" {
+		detail = append(detail, "target_session_attrs="+s.TargetSessionAttrs)
+	}
+	st := Stage{Name: "settings", Status: StageOK, Detail: strings.Join(detail, "; ")}
+	if len(s.Warnings) > 0 {
+		st.Status = StageWarn
+	}
+	return st
+}
+
+// facts are what the steps may name.
+func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
+	s := p.settings
+	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode, "timeout": p.timeout.String(),
+		"looked_in": strings.Join(s.Password.LookedIn, "; "), "tsa": s.TargetSessionAttrs}
+	if len(s.Targets) > 0 {
+		f.ForHost(s.Targets[0].Host)
+		f["port"] = fmt.Sprint(s.Targets[0].Port)
+	}
+	if d != nil {
+		f.ForHost(d.ep.name())
+		f["address"] = d.ip()
+	}
+	if srv != nil {
+		f["client_addr"] = srv.ClientAddress
+		f["max_connections"] = fmt.Sprint(srv.Connections.Max)
+		f["reserved"] = fmt.Sprint(srv.Connections.Reserved)
+	}
+	return f
+}
+
+// decisive picks the failure that explains most: one where a PostgreSQL server answered beats one where nothing
+// did (a refusal says more than a time-out), and otherwise the first in libpq's order.
+func decisive(failures []*failure) *failure {
+	if len(failures) == 0 {
+		return &failure{stage: "dns", code: catalog.ConfigInvalid, evidence: "no host to connect to"}
+	}
+	for _, f := range failures {
+		if f.answered {
+			return f
+		}
+	}
+	return failures[0]
+}
+
+// otherHostFindings tells, after a success, which hosts or addresses failed on the way: a dead IPv6 path, a
+// member of the cluster that is down.
+func otherHostFindings(failures []*failure) []Finding {
+	var out []Finding
+	for _, f := range failures {
+		where := f.host
+		if f.address != "" {
+			where += " (" + f.address + ")"
+		}
+		out = append(out, Finding{Code: string(f.code), Severity: "warning",
+			Summary: fmt.Sprintf("%s failed at the %s stage: %s", where, f.stage, f.evidence)})
+	}
+	return out
+}

@@ -1,0 +1,396 @@
+package probe
+
+import (
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+	"github.com/pgtriage/pgtriage/settings"
+)
+
+// isolate keeps the machine's PG* environment and ~/.pgpass out of a test.
+func isolate(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") {
+			t.Setenv(k, "")
+			os.Unsetenv(k)
+		}
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
+	t.Setenv("PGSERVICEFILE", filepath.Join(home, "no-service"))
+}
+
+func check(t *testing.T, connString string, opts Options) *Report {
+	t.Helper()
+	s, err := settings.Load(connString)
+	if err != nil {
+		t.Fatalf("settings.Load(%q): %v", connString, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	opts.Trace = true
+	return Run(ctx, s, opts)
+}
+
+// expect asserts the verdict and the exit code, and that no secret reached the report.
+func expect(t *testing.T, r *Report, code catalog.Code, exit int) {
+	t.Helper()
+	js, _ := json.Marshal(r)
+	if r.Diagnosis.Code != code || r.Status.ExitCode() != exit {
+		t.Fatalf("got %s (exit %d), want %s (exit %d)\n%s", r.Diagnosis.Code, r.Status.ExitCode(), code, exit, js)
+	}
+	for _, secret := range []string{"s3cret-pw", "wrong-pw"} {
+		if strings.Contains(string(js), secret) {
+			t.Fatalf("the report contains the password %q:\n%s", secret, js)
+		}
+	}
+	if len(r.Diagnosis.Steps) == 0 && code != catalog.OK {
+		t.Fatalf("no steps for %s", code)
+	}
+}
+
+func stageOf(r *Report, name string) *Stage {
+	for i := range r.Stages {
+		if r.Stages[i].Name == name {
+			return &r.Stages[i]
+		}
+	}
+	return nil
+}
+
+const appPassword = "s3cret-pw"
+
+// TestTLSCluster runs the causes one TLS-enabled server can show: healthy, password and login problems, database
+// problems and a role's connection limit.
+func TestTLSCluster(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		TLS: true,
+		Roles: []pgtest.Role{
+			{Name: "app", Password: appPassword},
+			{Name: "limited", Password: appPassword, ConnLimit: 1},
+			{Name: "nologin", Password: appPassword, NoLogin: true},
+		},
+		Databases: []pgtest.Database{{Name: "orders"}, {Name: "frozen", NoConnections: true}},
+	})
+	full := func(kv ...string) string {
+		return c.ConnString(append([]string{"host=localhost", "sslmode=verify-full", "sslrootcert=" + c.CAFile, "dbname=orders", "user=app", "password=" + appPassword}, kv...)...)
+	}
+
+	t.Run("healthy verify-full", func(t *testing.T) {
+		r := check(t, full(), Options{})
+		expect(t, r, catalog.OK, 0)
+		if st := stageOf(r, "tls"); st == nil || st.Status != StageOK || !strings.Contains(st.Detail, "chain and host name verified") {
+			t.Errorf("tls stage: %+v", st)
+		}
+		if r.Server == nil || r.Server.VersionNum < 100000 || !strings.HasPrefix(r.Server.TLS, "TLS") || r.Server.Connections.Max != 20 {
+			t.Errorf("server facts: %+v", r.Server)
+		}
+		if a := r.Server.ClientAddress; a != "127.0.0.1" && a != "::1" {
+			t.Errorf("client address %q", a)
+		}
+		if st := stageOf(r, "startup"); st == nil || !strings.Contains(st.Detail, "SCRAM-SHA-256") {
+			t.Errorf("startup stage should name SCRAM-SHA-256: %+v", st)
+		}
+	})
+	t.Run("wrong password", func(t *testing.T) {
+		r := check(t, full("password=wrong-pw"), Options{})
+		expect(t, r, catalog.AuthPasswordFailed, 1)
+		if r.Diagnosis.SQLState != "28P01" || stageOf(r, "auth").Status != StageFail {
+			t.Errorf("want 28P01 at the auth stage: %+v", r.Diagnosis)
+		}
+	})
+	t.Run("no password", func(t *testing.T) {
+		r := check(t, full("password="), Options{})
+		expect(t, r, catalog.AuthNoPassword, 1)
+		for _, e := range r.Trace {
+			if e.Direction == ">" && strings.Contains(e.Message, "password") {
+				t.Errorf("a password message was sent: %+v", e)
+			}
+		}
+		if !strings.Contains(r.Diagnosis.Evidence, "SCRAM-SHA-256") {
+			t.Errorf("evidence should name the method: %s", r.Diagnosis.Evidence)
+		}
+	})
+	t.Run("untrusted certificate", func(t *testing.T) {
+		other := pgtest.NewCA(t)
+		r := check(t, full("sslrootcert="+other.File), Options{})
+		expect(t, r, catalog.TLSUntrustedCert, 1)
+	})
+	t.Run("no root certificate file", func(t *testing.T) {
+		// verify-full without sslrootcert: libpq looks for ~/.postgresql/root.crt, and HOME is empty here.
+		conn := c.ConnString("host=localhost", "sslmode=verify-full", "dbname=orders", "user=app", "password="+appPassword)
+		r := check(t, conn, Options{})
+		expect(t, r, catalog.TLSUntrustedCert, 1)
+		if !strings.Contains(r.Diagnosis.Evidence, "does not exist") {
+			t.Errorf("evidence: %s", r.Diagnosis.Evidence)
+		}
+	})
+	t.Run("database does not exist", func(t *testing.T) {
+		expect(t, check(t, full("dbname=nope"), Options{}), catalog.DBNotFound, 1)
+	})
+	t.Run("database not accepting connections", func(t *testing.T) {
+		expect(t, check(t, full("dbname=frozen"), Options{}), catalog.DBNotAccepting, 1)
+	})
+	t.Run("role not permitted to log in", func(t *testing.T) {
+		expect(t, check(t, full("user=nologin"), Options{}), catalog.AuthLoginNotPermitted, 1)
+	})
+	t.Run("role connection limit", func(t *testing.T) {
+		c.Hold(t, full("user=limited"))
+		r := check(t, full("user=limited"), Options{})
+		expect(t, r, catalog.LimitsRoleLimit, 1)
+	})
+}
+
+func TestTrustRoleNotFound(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{HBA: []string{"local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust"}})
+	r := check(t, c.ConnString("user=ghost", "dbname=postgres", "sslmode=disable"), Options{})
+	expect(t, r, catalog.AuthRoleNotFound, 1)
+	if st := stageOf(r, "startup"); st == nil || st.Status != StageOK {
+		t.Errorf("trust admits the client at startup; the role check fails after: %+v", r.Stages)
+	}
+}
+
+func TestNoHBAEntry(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		HBA:   []string{"local all all trust", "host postgres app 192.0.2.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
+	expect(t, r, catalog.AuthHBARejected, 1)
+	if !strings.Contains(strings.Join(r.Diagnosis.Steps, "\n"), "127.0.0.1/32") {
+		t.Errorf("steps should name the client address the server saw: %q", r.Diagnosis.Steps)
+	}
+}
+
+func TestHBARequiresTLS(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		TLS:   true,
+		HBA:   []string{"local all all trust", "hostssl all all 127.0.0.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
+	expect(t, r, catalog.TLSRequired, 1)
+}
+
+func TestServerWithoutTLS(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=require"), Options{})
+	expect(t, r, catalog.TLSNotSupported, 1)
+}
+
+func TestCertificateNames(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		ServerCert: func(ca *pgtest.CA) (string, string) {
+			return ca.Issue(t, []string{"db.other.example"}, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
+		},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	r := check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile), Options{})
+	expect(t, r, catalog.TLSHostnameMismatch, 1)
+	if !strings.Contains(r.Diagnosis.Evidence, "db.other.example") {
+		t.Errorf("evidence should name the certificate's names: %s", r.Diagnosis.Evidence)
+	}
+	// verify-ca checks the chain only, so the same server is fine.
+	expect(t, check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-ca", "sslrootcert="+c.CAFile), Options{}), catalog.OK, 0)
+}
+
+func TestCertificateExpired(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		ServerCert: func(ca *pgtest.CA) (string, string) {
+			return ca.Issue(t, []string{"localhost"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
+		},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	r := check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile), Options{})
+	expect(t, r, catalog.TLSExpiredCert, 1)
+}
+
+func TestCertificateExpiresSoon(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		ServerCert: func(ca *pgtest.CA) (string, string) {
+			return ca.Issue(t, []string{"localhost"}, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
+		},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	r := check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile), Options{})
+	expect(t, r, catalog.OK, 0)
+	found := false
+	for _, f := range r.Findings {
+		found = found || f.Code == "tls.cert_expires_soon"
+	}
+	if !found || stageOf(r, "tls").Status != StageWarn {
+		t.Errorf("want a tls.cert_expires_soon warning: %+v", r.Findings)
+	}
+}
+
+// TestConnectionSlots fills a server with max_connections 5, 2 of them reserved for superusers: three ordinary
+// sessions leave only reserved slots, two superuser sessions more leave none.
+func TestConnectionSlots(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{MaxConnections: 5, ReservedConnections: 2, Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	app := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable")
+	for range 3 {
+		c.Hold(t, app)
+	}
+	expect(t, check(t, app, Options{}), catalog.LimitsReservedSlots, 1)
+	super := "host=" + c.SocketDir + " port=" + strconv.Itoa(c.Port) + " user=postgres dbname=postgres sslmode=disable"
+	for range 2 {
+		c.Hold(t, super)
+	}
+	expect(t, check(t, app, Options{}), catalog.LimitsTooManyConnections, 1)
+}
+
+func TestDatabaseConnectionLimit(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}, Databases: []pgtest.Database{{Name: "small", ConnLimit: 1}}})
+	conn := c.ConnString("user=app", "password="+appPassword, "dbname=small", "sslmode=disable")
+	c.Hold(t, conn)
+	expect(t, check(t, conn, Options{}), catalog.LimitsDBLimit, 1)
+}
+
+func TestShuttingDown(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	conn := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable")
+	c.Hold(t, conn)
+	c.StopSmart(t)
+	r := check(t, conn, Options{})
+	expect(t, r, catalog.ServerShuttingDown, 1)
+	if !r.Diagnosis.Transient {
+		t.Error("a shutdown is transient")
+	}
+}
+
+func TestReadOnlyServer(t *testing.T) {
+	isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	c.Exec(t, "ALTER ROLE app SET default_transaction_read_only = on")
+	conn := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable", "target_session_attrs=read-write")
+	expect(t, check(t, conn, Options{}), catalog.ServerReadOnly, 1)
+}
+
+func TestNothingListening(t *testing.T) {
+	isolate(t)
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := l.Addr().(*net.TCPAddr).Port
+	l.Close()
+	r := check(t, "host=127.0.0.1 user=app dbname=x port="+strconv.Itoa(port), Options{})
+	expect(t, r, catalog.TCPRefused, 2)
+}
+
+func TestNameDoesNotResolve(t *testing.T) {
+	isolate(t)
+	dns := pgtest.StartDNS(t, map[string][]netip.Addr{"db.pgtriage.test": {netip.MustParseAddr("127.0.0.1")}})
+	r := check(t, "host=nosuch.pgtriage.test user=app dbname=x", Options{Resolver: dns.Resolver()})
+	expect(t, r, catalog.DNSNotFound, 2)
+	dns.ServFail("flaky.pgtriage.test")
+	r = check(t, "host=flaky.pgtriage.test user=app dbname=x connect_timeout=2", Options{Resolver: dns.Resolver()})
+	expect(t, r, catalog.DNSFailed, 2)
+}
+
+func TestHTTPServerOnThePort(t *testing.T) {
+	isolate(t)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer srv.Close()
+	u := strings.TrimPrefix(srv.URL, "http://")
+	host, port, _ := net.SplitHostPort(u)
+	r := check(t, "host="+host+" port="+port+" user=app dbname=x connect_timeout=10", Options{})
+	expect(t, r, catalog.ProtocolNotPostgres, 2)
+	if !strings.Contains(r.Diagnosis.Evidence, "HTTP") {
+		t.Errorf("evidence should say HTTP: %s", r.Diagnosis.Evidence)
+	}
+}
+
+// fakePeer listens on loopback and treats every connection with serve: an SSH server, a silent or resetting peer.
+func fakePeer(t *testing.T, serve func(net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go serve(c)
+		}
+	}()
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	return "host=127.0.0.1 port=" + port + " user=app dbname=x"
+}
+
+func TestPeersThatAreNotPostgres(t *testing.T) {
+	isolate(t)
+	t.Run("ssh banner", func(t *testing.T) {
+		conn := fakePeer(t, func(c net.Conn) {
+			defer c.Close()
+			c.Write([]byte("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n"))
+			c.Read(make([]byte, 100))
+		})
+		r := check(t, conn, Options{})
+		expect(t, r, catalog.ProtocolNotPostgres, 2)
+		if !strings.Contains(r.Diagnosis.Evidence, "SSH") {
+			t.Errorf("evidence: %s", r.Diagnosis.Evidence)
+		}
+	})
+	t.Run("silent", func(t *testing.T) {
+		conn := fakePeer(t, func(c net.Conn) {
+			defer c.Close()
+			time.Sleep(5 * time.Second)
+		})
+		expect(t, check(t, conn+" connect_timeout=2", Options{}), catalog.ServerUnresponsive, 2)
+	})
+	t.Run("reset", func(t *testing.T) {
+		conn := fakePeer(t, func(c net.Conn) {
+			c.Read(make([]byte, 8))
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close()
+		})
+		expect(t, check(t, conn, Options{}), catalog.ConnReset, 2)
+	})
+}
+
+func TestFirewallDropsPackets(t *testing.T) {
+	isolate(t)
+	ns := pgtest.NewNetns(t)
+	dropped, rejected := ns.Addr(t), ns.Addr(t)
+	ns.Nft(t, `table inet pgtriage {
+  chain input {
+    type filter hook input priority 0; policy accept;
+    ip daddr `+dropped.String()+` tcp dport 5432 drop
+    ip daddr `+rejected.String()+` tcp dport 5432 reject with icmp type host-unreachable
+  }
+}`)
+	r := check(t, "host="+dropped.String()+" user=app dbname=x connect_timeout=2", Options{})
+	expect(t, r, catalog.TCPTimeout, 2)
+	r = check(t, "host="+rejected.String()+" user=app dbname=x connect_timeout=2", Options{})
+	expect(t, r, catalog.TCPUnreachable, 2)
+}

@@ -1,0 +1,318 @@
+package probe
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgtriage/pgtriage/catalog"
+)
+
+// attempt is one connection to one address: protocol, tls, startup, auth and server.
+type attempt struct {
+	d        *dialed
+	rec      *recorder
+	stages   []Stage
+	findings []Finding
+	fail     *failure
+	server   *Server
+	tls      *tlsResult
+	clear    bool // the session ran without TLS
+}
+
+func (a *attempt) stage(name string, status StageStatus, start time.Time, detail string) {
+	st := Stage{Name: name, Status: status, Address: a.d.address, Detail: detail}
+	if !start.IsZero() {
+		st.DurationMS = ms(time.Since(start))
+	}
+	a.stages = append(a.stages, st)
+}
+
+// failAt records a failed stage and the failure.
+func (a *attempt) failAt(start time.Time, f *failure) {
+	if a.rec.answered {
+		f.answered = true
+	}
+	a.stage(f.stage, StageFail, start, f.evidence)
+	a.fail = f
+}
+
+// run carries the connection d opened through every stage after tcp.
+func (p *prober) run(ctx context.Context, d *dialed) *attempt {
+	a := &attempt{d: d, rec: &recorder{tracer: p.tr}}
+	deadline := time.Now().Add(p.timeout)
+	ctx, cancel := context.WithDeadline(ctx, deadline)
+	defer cancel()
+	conn := d.conn
+	d.conn = nil // the attempt owns it now
+	defer func() {
+		if conn != nil {
+			_ = conn.Close()
+		}
+	}()
+
+	conn, ok := a.negotiate(ctx, p, conn, deadline)
+	if !ok {
+		return a
+	}
+	pg, ok := a.startup(ctx, p, conn)
+	if !ok {
+		return a
+	}
+	conn = nil // pgconn owns it now
+	defer func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), time.Second)
+		defer ccancel()
+		_ = pg.Close(cctx)
+	}()
+	a.inspect(ctx, p, pg)
+	return a
+}
+
+// negotiate runs the protocol and tls stages and returns the connection the startup goes over.
+func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadline time.Time) (net.Conn, bool) {
+	s := p.settings
+	host := a.d.ep.name()
+	if a.d.network == "unix" {
+		a.clear = true
+		a.stage("protocol", StageSkip, time.Time{}, "unix-domain socket: no TLS, as libpq")
+		a.stage("tls", StageSkip, time.Time{}, "unix-domain socket")
+		return conn, true
+	}
+	if s.SSLMode == "disable" {
+		a.clear = true
+		a.stage("protocol", StageSkip, time.Time{}, "sslmode=disable: no SSLRequest, startup in the clear")
+		a.stage("tls", StageSkip, time.Time{}, "sslmode=disable")
+		return conn, true
+	}
+	direct := s.SSLNegotiation == "direct"
+	start := time.Now()
+	if direct {
+		a.stage("protocol", StageOK, start, "sslnegotiation=direct: TLS at once with ALPN \"postgresql\"")
+	} else {
+		neg, f := requestTLS(conn, a.rec, deadline, p.nudgeAfter())
+		if neg == needRedial {
+			_ = conn.Close()
+			var err error
+			var dialer net.Dialer
+			if conn, err = dialer.DialContext(ctx, a.d.network, a.d.address); err != nil {
+				a.failAt(start, networkFailure("protocol", err, true))
+				return nil, false
+			}
+			neg, f = requestTLS(conn, a.rec, deadline, time.Until(deadline))
+		}
+		if f != nil {
+			_ = conn.Close()
+			a.failAt(start, f)
+			return nil, false
+		}
+		if neg == tlsRefused {
+			if requiresTLS(s.SSLMode) {
+				_ = conn.Close()
+				a.failAt(start, &failure{stage: "protocol", code: catalog.TLSNotSupported, answered: true,
+					evidence: fmt.Sprintf("the server answered N to SSLRequest (no TLS), but sslmode=%s requires TLS", s.SSLMode)})
+				return nil, false
+			}
+			a.clear = true
+			a.stage("protocol", StageOK, start, "PostgreSQL answered the SSLRequest: N (no TLS)")
+			a.stage("tls", StageWarn, time.Time{}, fmt.Sprintf("the server does not offer TLS; sslmode=%s continues in the clear", s.SSLMode))
+			return conn, true
+		}
+		a.stage("protocol", StageOK, start, "PostgreSQL answered the SSLRequest: S (TLS offered)")
+	}
+	start = time.Now()
+	res, findings, f := handshake(conn, s, host, direct, deadline, a.rec)
+	a.findings = append(a.findings, findings...)
+	if f != nil {
+		_ = conn.Close()
+		a.failAt(start, f)
+		return nil, false
+	}
+	a.tls = res
+	detail := res.summary
+	if len(res.names) > 0 {
+		detail += fmt.Sprintf("; certificate for %s, valid until %s; %s", strings.Join(res.names, ", "),
+			res.expires.UTC().Format(time.DateOnly), verification(s.SSLMode))
+	}
+	status := StageOK
+	if len(findings) > 0 {
+		status = StageWarn
+	}
+	a.stage("tls", status, start, detail)
+	return res.conn, true
+}
+
+func requiresTLS(mode string) bool {
+	return mode == "require" || mode == "verify-ca" || mode == "verify-full"
+}
+
+func verification(mode string) string {
+	switch mode {
+	case "verify-full":
+		return "chain and host name verified"
+	case "verify-ca":
+		return "chain verified, host name not checked (verify-ca)"
+	}
+	return "not verified (sslmode=" + mode + ")"
+}
+
+// startup hands the connection to pgx for the startup and authentication, recording every message. Without a
+// password, the password methods are refused before anything is sent, as libpq's "no password supplied".
+func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgconn.PgConn, bool) {
+	s := p.settings
+	cfg := s.Config.Copy()
+	cfg.Fallbacks = nil
+	cfg.TLSConfig = nil // TLS is already done on conn
+	cfg.SSLNegotiation = ""
+	cfg.ConnectTimeout = 0
+	cfg.ValidateConnect = nil
+	cfg.AfterConnect = nil
+	cfg.OnNotice = nil
+	host, port, _ := net.SplitHostPort(a.d.address)
+	if a.d.network == "unix" {
+		host = a.d.ep.target.Host
+	}
+	cfg.Host = host
+	if port != "" {
+		cfg.Port = a.d.ep.target.Port
+	}
+	cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{host}, nil }
+	wc := &wireConn{Conn: conn, rec: a.rec}
+	used := false
+	cfg.DialFunc = func(context.Context, string, string) (net.Conn, error) {
+		if used {
+			return nil, errors.New("pgtriage opens one connection per attempt")
+		}
+		used = true
+		return wc, nil
+	}
+	if !s.Password.Found && cfg.RequireAuth == "" {
+		cfg.RequireAuth = "!password,!md5,!scram-sha-256"
+	}
+	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
+		cfg.RuntimeParams["application_name"] = "pgtriage"
+	}
+
+	start := time.Now()
+	pg, err := pgconn.ConnectConfig(ctx, cfg)
+	a.rec.mu.Lock()
+	methods, authOK, afterPassword, garbage := append([]string(nil), a.rec.methods...), a.rec.authOK, a.rec.afterPassword, a.rec.garbage
+	a.rec.mu.Unlock()
+	method := strings.Join(methods, ", ")
+	if err == nil {
+		if len(methods) == 0 {
+			a.stage("startup", StageOK, start, "the server admitted the client without a password (trust, or peer/cert)")
+			a.stage("auth", StageSkip, time.Time{}, "no password asked")
+		} else {
+			a.stage("startup", StageOK, start, "pg_hba.conf admits the client; the server asks for "+method)
+			a.stage("auth", StageOK, time.Time{}, method+" succeeded")
+		}
+		return pg, true
+	}
+
+	var f *failure
+	var pgErr *pgconn.PgError
+	switch {
+	case garbage != nil:
+		f = notPostgres("startup", garbage)
+	case errors.As(err, &pgErr):
+		f = serverFailure("startup", pgErr.Code, pgErr.Message, pgErr.Detail)
+	case !s.Password.Found && len(methods) > 0 && !afterPassword && strings.Contains(err.Error(), "authentication method requirement"):
+		f = &failure{stage: "startup", code: catalog.AuthNoPassword, answered: true,
+			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
+	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		f = &failure{stage: "startup", code: catalog.ServerUnresponsive,
+			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
+	default:
+		f = networkFailure("startup", err, a.rec.answered)
+	}
+	if f.facts == nil {
+		f.facts = catalog.Facts{}
+	}
+	f.facts["method"] = method
+	switch {
+	case authOK:
+		// Authenticated, then refused: the database, the limits or the server state.
+		a.stage("startup", StageOK, start, startupDetail(method))
+		a.stage("auth", authStatus(methods), time.Time{}, authDetail(method))
+		f.stage = "server"
+	case afterPassword:
+		a.stage("startup", StageOK, start, startupDetail(method))
+		f.stage = "auth"
+	}
+	a.failAt(time.Time{}, f)
+	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
+	// the answer is TLS, not a missing line.
+	if f.code == catalog.AuthHBARejected && s.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
+		f.code = catalog.TLSRequired
+		f.evidence += "; over TLS the same client, role and database are admitted (hostssl)"
+		a.stages[len(a.stages)-1].Detail = f.evidence
+	}
+	return nil, false
+}
+
+func startupDetail(method string) string {
+	if method == "" {
+		return "the server admitted the client without a password"
+	}
+	return "pg_hba.conf admits the client; the server asks for " + method
+}
+
+func authStatus(methods []string) StageStatus {
+	if len(methods) == 0 {
+		return StageSkip
+	}
+	return StageOK
+}
+
+func authDetail(method string) string {
+	if method == "" {
+		return "no password asked"
+	}
+	return method + " succeeded"
+}
+
+// tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn
+// whether pg_hba.conf would admit the client over TLS. The certificate is not checked: nothing secret is sent.
+func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) bool {
+	var dialer net.Dialer
+	conn, err := dialer.DialContext(ctx, d.network, d.address)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	deadline, _ := ctx.Deadline()
+	_ = conn.SetDeadline(deadline)
+	rec := &recorder{tracer: p.tr}
+	p.tr.event("-", "testing whether pg_hba.conf admits this client over TLS (no password is sent)")
+	if neg, f := requestTLS(conn, rec, deadline, time.Until(deadline)); f != nil || neg != tlsAccepted {
+		return false
+	}
+	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: cfg.Host}) // admission test only
+	params := map[string]string{"user": cfg.User, "database": cfg.Database, "application_name": "pgtriage"}
+	fe := pgproto3.NewFrontend(tc, tc)
+	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
+	if err := fe.Flush(); err != nil {
+		return false
+	}
+	msg, err := fe.Receive()
+	if err != nil {
+		return false
+	}
+	p.tr.event("<", "over TLS the server answers %T", msg)
+	switch msg.(type) {
+	case *pgproto3.ErrorResponse:
+		return false
+	case *pgproto3.AuthenticationOk, *pgproto3.AuthenticationSASL, *pgproto3.AuthenticationMD5Password,
+		*pgproto3.AuthenticationCleartextPassword, *pgproto3.AuthenticationGSS:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,100 @@
+package probe
+
+import (
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TextOptions shape the text form of a report.
+type TextOptions struct {
+	Color bool // ANSI colours: only on a terminal, never with NO_COLOR (the caller decides)
+}
+
+const (
+	ansiReset  = "\x1b[0m"
+	ansiRed    = "\x1b[31m"
+	ansiGreen  = "\x1b[32m"
+	ansiYellow = "\x1b[33m"
+	ansiDim    = "\x1b[2m"
+	ansiBold   = "\x1b[1m"
+)
+
+var marks = map[StageStatus]struct{ mark, color string }{
+	StageOK:   {"✓", ansiGreen},
+	StageWarn: {"!", ansiYellow},
+	StageFail: {"✗", ansiRed},
+	StageSkip: {"-", ansiDim},
+}
+
+// WriteText writes the report for people: a line a stage with its mark, timing and key fact; the settings and
+// where they came from; findings; the verdict with its evidence; numbered next steps; the trace when it was kept.
+func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
+	paint := func(color, s string) string {
+		if !opts.Color || color == "" {
+			return s
+		}
+		return color + s + ansiReset
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%s %s\n\n", paint(ansiBold, "pgtriage check"), r.Target)
+	for _, st := range r.Stages {
+		m := marks[st.Status]
+		timing := "        "
+		if st.DurationMS > 0 {
+			timing = fmt.Sprintf("%6.1fms", st.DurationMS)
+		}
+		fact := st.Detail
+		if st.Address != "" && !strings.Contains(fact, st.Address) {
+			fact = st.Address + ": " + fact
+		}
+		fmt.Fprintf(&b, "  %s %-9s %s  %s\n", paint(m.color, m.mark), st.Name, paint(ansiDim, timing), fact)
+	}
+	if len(r.Settings) > 0 {
+		b.WriteString("\nSettings (value, where it came from):\n")
+		for _, p := range r.Settings {
+			fmt.Fprintf(&b, "  %-22s %s\n", p.Keyword+"="+p.Value, paint(ansiDim, p.Source.String()))
+		}
+	}
+	if len(r.Findings) > 0 {
+		b.WriteString("\nFindings:\n")
+		for _, f := range r.Findings {
+			color := ansiDim
+			if f.Severity == "warning" {
+				color = ansiYellow
+			}
+			fmt.Fprintf(&b, "  %s %s %s\n", paint(color, "!"), paint(color, f.Code+":"), f.Summary)
+		}
+	}
+	d := r.Diagnosis
+	verdictColor := ansiGreen
+	if d.Code != "ok" {
+		verdictColor = ansiRed
+	}
+	kind := "persistent: needs a change"
+	if d.Transient {
+		kind = "transient: usually clears by itself, retry"
+	}
+	if d.Code == "ok" {
+		fmt.Fprintf(&b, "\n%s %s\n", paint(verdictColor+ansiBold, "Verdict: ok"), d.Summary)
+	} else {
+		fmt.Fprintf(&b, "\n%s (%s; %s)\n  %s\n", paint(verdictColor+ansiBold, "Verdict: "+string(d.Code)), d.Category, kind, d.Summary)
+	}
+	if d.Evidence != "" {
+		fmt.Fprintf(&b, "  Evidence: %s\n", d.Evidence)
+	}
+	if len(d.Steps) > 0 {
+		b.WriteString("\nNext steps:\n")
+		for i, s := range d.Steps {
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+		}
+	}
+	if len(r.Trace) > 0 {
+		b.WriteString("\nTrace:\n")
+		for _, e := range r.Trace {
+			fmt.Fprintf(&b, "  %s %s %s\n", paint(ansiDim, fmt.Sprintf("%8.1fms", e.AtMS)), e.Direction, e.Message)
+		}
+	}
+	_, err := io.WriteString(w, b.String())
+	return err
+}

@@ -1,0 +1,67 @@
+package probe
+
+import (
+	"fmt"
+
+	"github.com/pgtriage/pgtriage/catalog"
+)
+
+// failure is why one stage stopped, before it becomes the verdict.
+type failure struct {
+	stage    string
+	code     catalog.Code
+	sqlstate string
+	evidence string
+	answered bool // a PostgreSQL server answered before the failure
+	facts    catalog.Facts
+	host     string // the host and address it happened on, for the steps and for findings
+	address  string
+}
+
+// networkFailure classifies a Go network error through the catalog. A time-out before the TCP connection is a
+// dropped SYN; after it, a server that does not answer.
+func networkFailure(stage string, err error, answered bool) *failure {
+	code := catalog.ClassifyError(err).Code
+	if isTimeout(err) {
+		code = catalog.TCPTimeout
+		if stage != "tcp" && stage != "dns" {
+			code = catalog.ServerUnresponsive
+		}
+	}
+	if stage == "dns" && code != catalog.DNSNotFound {
+		code = catalog.DNSFailed
+	}
+	return &failure{stage: stage, code: code, evidence: err.Error(), answered: answered}
+}
+
+// serverFailure classifies an error the server sent, by SQLSTATE and message.
+func serverFailure(stage, sqlstate, message, detail string) *failure {
+	c := catalog.Classify(catalog.Message{SQLState: sqlstate, Text: message + "\n" + detail})
+	evidence := fmt.Sprintf("FATAL: %s (SQLSTATE %s)", message, sqlstate)
+	if detail != "" {
+		evidence += " DETAIL: " + detail
+	}
+	return &failure{stage: stage, code: c.Code, sqlstate: sqlstate, evidence: evidence, answered: true,
+		facts: catalog.Facts{"client_addr": catalog.ClientAddr(message)}}
+}
+
+// diagnose turns a cause and a failure into the verdict, with steps filled in from the facts.
+func diagnose(c *catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
+	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts)}
+	d.Summary = c.SummaryFor(facts)
+	if f != nil {
+		d.SQLState = f.sqlstate
+		d.Evidence = f.evidence
+		if f.host != "" {
+			where := f.host
+			if f.address != "" && f.address != f.host {
+				where += " (" + f.address + ")"
+			}
+			d.Evidence = where + ": " + d.Evidence
+		}
+	}
+	if d.Steps == nil {
+		d.Steps = []string{}
+	}
+	return d
+}

@@ -1,0 +1,242 @@
+package probe
+
+import (
+	"encoding/binary"
+	"fmt"
+	"net"
+	"strings"
+	"sync"
+	"time"
+)
+
+// tracer collects the trace of a whole check: network events and protocol messages, never a secret.
+type tracer struct {
+	mu     sync.Mutex
+	start  time.Time
+	events []TraceEvent
+}
+
+func (t *tracer) event(dir, format string, args ...any) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.events = append(t.events, TraceEvent{AtMS: ms(time.Since(t.start)), Direction: dir, Message: fmt.Sprintf(format, args...)})
+}
+
+// recorder is what the protocol messages of one attempt revealed: the authentication methods the server asked for
+// and whether a PostgreSQL server answered at all. It never keeps a password or a SASL payload.
+type recorder struct {
+	*tracer
+	mu       sync.Mutex
+	answered bool     // a PostgreSQL reply arrived (an SSLRequest answer or a backend message)
+	methods  []string // authentication requests, in order ("SASL: SCRAM-SHA-256", "md5", "password", ...)
+	authOK   bool     // AuthenticationOk arrived
+	// afterPassword is set once the client sent a password or SASL message: errors after it are the auth stage's.
+	afterPassword bool
+	// garbage holds the first bytes of a reply that is not a PostgreSQL message.
+	garbage []byte
+}
+
+func (r *recorder) setAnswered() {
+	r.mu.Lock()
+	r.answered = true
+	r.mu.Unlock()
+}
+
+// wireConn passes bytes through unchanged and decodes the PostgreSQL messages in both directions for the recorder.
+type wireConn struct {
+	net.Conn
+	rec              *recorder
+	in, out          []byte // partial messages
+	startupSent      bool   // the first frontend message has no type byte
+	awaitingSASLNext bool
+	broken           bool // the backend sent something undecodable: stop decoding
+}
+
+func (c *wireConn) Read(p []byte) (int, error) {
+	n, err := c.Conn.Read(p)
+	if n > 0 {
+		c.in = append(c.in, p[:n]...)
+		if !c.broken {
+			c.in = c.decode(c.in, c.backend, isBackendType)
+			c.broken = c.in == nil && c.rec.garbage != nil
+		}
+	}
+	return n, err
+}
+
+func (c *wireConn) Write(p []byte) (int, error) {
+	c.out = append(c.out, p...)
+	if !c.startupSent && len(c.out) >= 8 {
+		l := int(binary.BigEndian.Uint32(c.out))
+		if l >= 8 && len(c.out) >= l {
+			c.startup(c.out[4:l])
+			c.out = c.out[l:]
+			c.startupSent = true
+		}
+	}
+	if c.startupSent {
+		c.out = c.decode(c.out, c.frontend, func(byte) bool { return true })
+	}
+	return c.Conn.Write(p)
+}
+
+// decode hands every complete message in buf to fn and returns the rest.
+func (c *wireConn) decode(buf []byte, fn func(typ byte, body []byte), valid func(byte) bool) []byte {
+	for len(buf) >= 5 {
+		l := int(binary.BigEndian.Uint32(buf[1:5]))
+		if l < 4 || l > 1<<24 || !valid(buf[0]) {
+			c.rec.mu.Lock()
+			if c.rec.garbage == nil {
+				c.rec.garbage = append([]byte(nil), buf[:min(len(buf), 64)]...)
+			}
+			c.rec.mu.Unlock()
+			c.rec.event("-", "bytes that are not a PostgreSQL message: %s", describeBytes(buf))
+			return nil
+		}
+		if len(buf) < 1+l {
+			break
+		}
+		fn(buf[0], buf[5:1+l])
+		buf = buf[1+l:]
+	}
+	return buf
+}
+
+func (c *wireConn) startup(body []byte) {
+	if len(body) < 4 {
+		return
+	}
+	version := binary.BigEndian.Uint32(body)
+	fields := cstrings(body[4:])
+	var parts []string
+	for i := 0; i+1 < len(fields); i += 2 {
+		parts = append(parts, fields[i]+"="+fields[i+1])
+	}
+	c.rec.event(">", "StartupMessage protocol %d.%d %s", version>>16, version&0xffff, strings.Join(parts, " "))
+}
+
+func (c *wireConn) frontend(typ byte, body []byte) {
+	switch typ {
+	case 'p':
+		// PasswordMessage, SASLInitialResponse and SASLResponse share the type byte; none of their contents is shown.
+		c.rec.mu.Lock()
+		c.rec.afterPassword = true
+		c.rec.mu.Unlock()
+		if c.awaitingSASLNext {
+			c.rec.event(">", "SASLResponse (client proof, not shown)")
+		} else {
+			c.rec.event(">", "password or SASLInitialResponse (not shown)")
+		}
+	case 'Q':
+		c.rec.event(">", "Query %q", strings.TrimRight(string(body), "\x00"))
+	case 'X':
+		c.rec.event(">", "Terminate")
+	default:
+		c.rec.event(">", "message %q (%d bytes)", typ, len(body))
+	}
+}
+
+// authNames are the AuthenticationRequest codes of the protocol.
+var authNames = map[uint32]string{
+	0: "ok", 2: "Kerberos V5", 3: "password", 5: "md5", 7: "GSS", 8: "GSS continue", 9: "SSPI",
+	10: "SASL", 11: "SASL continue", 12: "SASL final",
+}
+
+func (c *wireConn) backend(typ byte, body []byte) {
+	c.rec.setAnswered()
+	switch typ {
+	case 'R':
+		if len(body) < 4 {
+			return
+		}
+		code := binary.BigEndian.Uint32(body)
+		switch code {
+		case 0:
+			c.rec.mu.Lock()
+			c.rec.authOK = true
+			c.rec.mu.Unlock()
+			c.rec.event("<", "AuthenticationOk")
+		case 10:
+			mechs := cstrings(body[4:])
+			c.rec.addMethod(strings.Join(mechs, ", "))
+			c.rec.event("<", "AuthenticationSASL mechanisms: %s", strings.Join(mechs, ", "))
+		case 11:
+			c.awaitingSASLNext = true
+			c.rec.event("<", "AuthenticationSASLContinue (server nonce and salt, not shown)")
+		case 12:
+			c.rec.event("<", "AuthenticationSASLFinal (server signature, not shown)")
+		default:
+			name := authNames[code]
+			if name == "" {
+				name = fmt.Sprintf("method %d", code)
+			}
+			c.rec.addMethod(name)
+			c.rec.event("<", "Authentication request: %s", name)
+		}
+	case 'E', 'N':
+		f := errorFields(body)
+		kind := "ErrorResponse"
+		if typ == 'N' {
+			kind = "NoticeResponse"
+		}
+		c.rec.event("<", "%s %s %s: %s", kind, f['S'], f['C'], f['M'])
+	case 'S':
+		if kv := cstrings(body); len(kv) == 2 {
+			c.rec.event("<", "ParameterStatus %s=%s", kv[0], kv[1])
+		}
+	case 'K':
+		c.rec.event("<", "BackendKeyData")
+	case 'Z':
+		c.rec.event("<", "ReadyForQuery (%s)", string(body))
+	case 'v':
+		c.rec.event("<", "NegotiateProtocolVersion")
+	case 'T':
+		c.rec.event("<", "RowDescription")
+	case 'D':
+		c.rec.event("<", "DataRow")
+	case 'C':
+		c.rec.event("<", "CommandComplete %s", strings.TrimRight(string(body), "\x00"))
+	default:
+		c.rec.event("<", "message %q (%d bytes)", typ, len(body))
+	}
+}
+
+func (r *recorder) addMethod(m string) {
+	r.mu.Lock()
+	r.methods = append(r.methods, m)
+	r.mu.Unlock()
+}
+
+// cstrings splits a run of NUL-terminated strings, dropping the final empty one.
+func cstrings(b []byte) []string {
+	parts := strings.Split(string(b), "\x00")
+	for len(parts) > 0 && parts[len(parts)-1] == "" {
+		parts = parts[:len(parts)-1]
+	}
+	return parts
+}
+
+// errorFields decodes the fields of an ErrorResponse or NoticeResponse.
+func errorFields(body []byte) map[byte]string {
+	f := map[byte]string{}
+	for len(body) > 1 && body[0] != 0 {
+		t := body[0]
+		end := 1
+		for end < len(body) && body[end] != 0 {
+			end++
+		}
+		f[t] = string(body[1:end])
+		if end >= len(body) {
+			break
+		}
+		body = body[end+1:]
+	}
+	return f
+}
+
+func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
+
+// isBackendType says whether b is the type byte of a backend message of protocol 3.
+func isBackendType(b byte) bool {
+	return strings.IndexByte("123ACDEGHIKNRSTVWZcdnstv", b) >= 0
+}
