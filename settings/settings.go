@@ -631,19 +631,21 @@ func (s *Settings) Target() string {
 // the password libpq would send to that host: libpq looks the password file
 // up for each host, pgx only for the first one.
 func (s *Settings) TargetConfig(i int) *pgconn.Config {
-	cfg := s.Config.Copy()
 	t := s.Targets[i]
 	var tries []*pgconn.FallbackConfig
-	for _, fb := range append([]*pgconn.FallbackConfig{{Host: cfg.Host, Port: cfg.Port, TLSConfig: cfg.TLSConfig}}, cfg.Fallbacks...) {
+	for _, fb := range append([]*pgconn.FallbackConfig{{Host: s.Config.Host, Port: s.Config.Port, TLSConfig: s.Config.TLSConfig}}, s.Config.Fallbacks...) {
 		if fb.Host == t.Host && fb.Port == t.Port {
 			tries = append(tries, fb)
 		}
 	}
 	if len(tries) == 0 {
-		return cfg // cannot happen: Targets and pgx split the same lists
+		return s.Config.Copy() // cannot happen: Targets and pgx split the same lists
 	}
-	cfg.Host, cfg.Port, cfg.TLSConfig = tries[0].Host, tries[0].Port, tries[0].TLSConfig
-	cfg.Fallbacks = tries[1:]
+	// Copy without the other hosts' fallbacks, whose TLS configs Copy would clone.
+	shallow := *s.Config
+	shallow.Host, shallow.Port, shallow.TLSConfig = tries[0].Host, tries[0].Port, tries[0].TLSConfig
+	shallow.Fallbacks = tries[1:]
+	cfg := shallow.Copy()
 	cfg.Password = s.targetPasswords[i]
 	return cfg
 }

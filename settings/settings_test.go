@@ -13,7 +13,7 @@ import (
 
 // isolate clears every environment variable Load reads and points HOME at an
 // empty directory, so that the machine's settings cannot leak into a test.
-func isolate(t *testing.T) string {
+func isolate(t testing.TB) string {
 	t.Helper()
 	unset := func(env string) {
 		t.Setenv(env, "") // restores the old value after the test
@@ -522,5 +522,17 @@ func TestWarnings(t *testing.T) {
 		if s := mustLoad(t, conn); !hasWarning(s, WarnNoConnectTimeout) {
 			t.Errorf("%q: no %s warning", conn, WarnNoConnectTimeout)
 		}
+	}
+}
+
+func TestHugeInput(t *testing.T) {
+	isolate(t)
+	in := "host=" + strings.Repeat("h,", 5000) + "h port=" + strings.Repeat("1,", 5000) + "1"
+	s := mustLoad(t, in)
+	if len(s.Targets) != 5001 || s.TargetConfig(5000).Host != "h" {
+		t.Errorf("%d targets", len(s.Targets))
+	}
+	if _, err := Load("postgres://h/db?" + strings.Repeat("x", 1<<20) + "=1"); err == nil {
+		t.Error("a 1 MiB unknown parameter is accepted")
 	}
 }
