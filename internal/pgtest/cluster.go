@@ -116,7 +116,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := srv.own(dir); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	if err := srv.run(dir, "initdb", "-D", c.data, "-U", "postgres", "--auth=trust", "--no-sync", "-E", "UTF8", "--no-instructions"); err != nil {
+	if err := srv.initdb(c.data); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	version, err := os.ReadFile(filepath.Join(c.data, "PG_VERSION"))

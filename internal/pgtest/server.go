@@ -71,10 +71,13 @@ func findBindir() (string, error) {
 	return filepath.Dir(initdb), nil
 }
 
-// run runs one server program as the server user in dir and returns its
-// combined output in the error.
+// run runs program (a server program by name, or any by absolute path) as
+// the server user in dir and returns its combined output in the error.
 func (s *server) run(dir, program string, args ...string) error {
-	cmd := exec.Command(filepath.Join(s.bindir, program), args...)
+	if !filepath.IsAbs(program) {
+		program = filepath.Join(s.bindir, program)
+	}
+	cmd := exec.Command(program, args...)
 	cmd.Dir = dir
 	// A clean environment: PG* variables of the developer must not steer
 	// initdb or pg_ctl, and the locale must not depend on the machine.
