@@ -115,7 +115,8 @@ func structuralCode(err error) (Code, bool) {
 		return TLSUntrustedCert, true
 	case errors.As(err, &recordHeader):
 		return ProtocolNotPostgres, true
-	case errors.Is(err, syscall.ECONNREFUSED):
+	case errors.Is(err, syscall.ECONNREFUSED), errors.Is(err, syscall.ENOENT):
+		// ENOENT: no socket file in the unix-socket directory, libpq's "Is the server running locally".
 		return TCPRefused, true
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return TCPUnreachable, true

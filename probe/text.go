@@ -53,7 +53,7 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 	if len(r.Settings) > 0 {
 		b.WriteString("\nSettings (value, where it came from):\n")
 		for _, p := range r.Settings {
-			fmt.Fprintf(&b, "  %-22s %s\n", p.Keyword+"="+p.Value, paint(ansiDim, p.Source.String()))
+			fmt.Fprintf(&b, "  %-32s %s\n", p.Keyword+"="+p.Value, paint(ansiDim, p.Source.String()))
 		}
 	}
 	if len(r.Findings) > 0 {
