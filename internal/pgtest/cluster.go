@@ -100,9 +100,9 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err != nil {
 		t.Skipf("pgtest: %v", err)
 	}
+	sweep()
 	// Not t.TempDir: its parents are private to root, and the server user
 	// must reach the directory.
-	sweep()
 	dir, err := os.MkdirTemp("", "pgtest-")
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)
@@ -129,8 +129,8 @@ func Start(t testing.TB, opts Options) *Cluster {
 		"unix_socket_directories": dir,
 		"max_connections":         "20",
 		"shared_buffers":          "16MB",
-		// A throwaway cluster never needs durability; skipping it is most of
-		// the speed of start and of every CREATE DATABASE.
+		// A throwaway cluster needs no durability, and flushing to disk
+		// would slow every CREATE DATABASE and every test.
 		"fsync":              "off",
 		"synchronous_commit": "off",
 		"full_page_writes":   "off",
