@@ -12,6 +12,7 @@ import (
 
 // endpoint is one host of the host list with the addresses it resolved to.
 type endpoint struct {
+	index  int // in settings.Targets
 	target settings.Target
 	addrs  []netip.Addr
 	stage  Stage
@@ -32,7 +33,7 @@ func resolve(ctx context.Context, resolver *net.Resolver, targets []settings.Tar
 	eps := make([]*endpoint, len(targets))
 	done := make(chan struct{}, len(targets))
 	for i, t := range targets {
-		ep := &endpoint{target: t, stage: Stage{Name: "dns", Address: t.Host}}
+		ep := &endpoint{index: i, target: t, stage: Stage{Name: "dns", Address: t.Host}}
 		eps[i] = ep
 		go func() {
 			defer func() { done <- struct{}{} }()

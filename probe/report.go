@@ -51,6 +51,9 @@ type Diagnosis struct {
 	Summary   string           `json:"summary"`
 	Evidence  string           `json:"evidence,omitempty"`
 	Steps     []string         `json:"steps"`
+	// ClientAddress is the client address the server named (in a pg_hba rejection) or reported once connected:
+	// after NAT or a proxy it is not the address the client thinks it has.
+	ClientAddress string `json:"client_address,omitempty"`
 }
 
 // StageStatus is the outcome of one stage.

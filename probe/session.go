@@ -167,7 +167,7 @@ func verification(mode string) string {
 // password, the password methods are refused before anything is sent, as libpq's "no password supplied".
 func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgconn.PgConn, bool) {
 	s := p.settings
-	cfg := s.Config.Copy()
+	cfg := s.TargetConfig(a.d.ep.index) // libpq looks up the passfile for each host
 	cfg.Fallbacks = nil
 	cfg.TLSConfig = nil // TLS is already done on conn
 	cfg.SSLNegotiation = ""
@@ -193,7 +193,8 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		used = true
 		return wc, nil
 	}
-	if !s.Password.Found && cfg.RequireAuth == "" {
+	noPassword := cfg.Password == ""
+	if noPassword && cfg.RequireAuth == "" {
 		cfg.RequireAuth = "!password,!md5,!scram-sha-256"
 	}
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
@@ -224,7 +225,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		f = notPostgres("startup", garbage)
 	case errors.As(err, &pgErr):
 		f = serverFailure("startup", pgErr.Code, pgErr.Message, pgErr.Detail)
-	case !s.Password.Found && len(methods) > 0 && !afterPassword && strings.Contains(err.Error(), "authentication method requirement"):
+	case noPassword && len(methods) > 0 && !afterPassword && strings.Contains(err.Error(), "authentication method requirement"):
 		f = &failure{stage: "startup", code: catalog.AuthNoPassword, answered: true,
 			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
 	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):

@@ -47,7 +47,7 @@ func serverFailure(stage, sqlstate, message, detail string) *failure {
 
 // diagnose turns a cause and a failure into the verdict, with steps filled in from the facts.
 func diagnose(c *catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
-	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts)}
+	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts["client_addr"]}
 	d.Summary = c.SummaryFor(facts)
 	if f != nil {
 		d.SQLState = f.sqlstate

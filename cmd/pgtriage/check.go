@@ -4,16 +4,18 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgtriage/pgtriage/firewall"
 	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
 )
 
 func newCheckCmd(deps deps) *cobra.Command {
-	var format string
+	var format, rulesFile string
 	var trace bool
 	cmd := &cobra.Command{
 		Use:   "check [flags] [CONNSTRING]",
@@ -30,11 +32,19 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 		Example: `  pgtriage check
   pgtriage check "postgres://app@db.example.com/orders?sslmode=verify-full"
   pgtriage check --format json "host=10.0.0.5 user=app connect_timeout=3"
-  pgtriage check --trace service=orders`,
+  pgtriage check --trace service=orders
+  pgtriage check --firewall-rules rules.json "host=orders.postgres.database.azure.com user=app"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if format != "text" && format != "json" {
 				return &exitError{Code: usageExit, Err: fmt.Errorf("--format must be text or json, not %q", format)}
+			}
+			var rules *firewall.RuleSet
+			if rulesFile != "" {
+				var err error
+				if rules, err = readRules(cmd.InOrStdin(), rulesFile); err != nil {
+					return &exitError{Code: usageExit, Err: err}
+				}
 			}
 			connString := ""
 			if len(args) == 1 {
@@ -46,6 +56,9 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 				report = probe.Invalid("(invalid settings)", err)
 			} else {
 				report = probe.Run(cmd.Context(), s, probe.Options{Resolver: deps.resolver, Trace: trace})
+				if rules != nil {
+					report.Findings = append(report.Findings, firewallFindings(rules, report)...)
+				}
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
@@ -66,6 +79,7 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 	}
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&trace, "trace", false, "show the protocol messages exchanged (never a password)")
+	cmd.Flags().StringVar(&rulesFile, "firewall-rules", "", "server firewall rules (az ... firewall-rule list JSON, REST JSON or a CIDR list) to evaluate for the client address the server reports")
 	return cmd
 }
 
@@ -80,4 +94,40 @@ func useColor(w io.Writer) bool {
 	}
 	st, err := f.Stat()
 	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}
+
+// firewallFindings evaluates the server's firewall rules for the client address the server reported (in its
+// pg_hba rejection, or once connected). Without such an address there is nothing to evaluate, and the finding says
+// how to evaluate by hand.
+func firewallFindings(rules *firewall.RuleSet, r *probe.Report) []probe.Finding {
+	client := r.Diagnosis.ClientAddress
+	if client == "" && r.Server != nil {
+		client = r.Server.ClientAddress
+	}
+	addr, err := netip.ParseAddr(client)
+	if err != nil {
+		return []probe.Finding{{Code: "firewall.no_client_address", Severity: "info", Summary: fmt.Sprintf(
+			"the server did not report the client address, so the rules in %s were not evaluated: find your public address and run `pgtriage firewall --rules %s --ip ADDR`", rules.Source, rules.Source)}}
+	}
+	var out []probe.Finding
+	v := rules.Check(addr)
+	if v.Allowed {
+		out = append(out, probe.Finding{Code: "firewall.allowed", Severity: "info", Summary: fmt.Sprintf(
+			"%s: rule %s admits the client address %s", rules.Source, v.Matches[0], addr)})
+	} else {
+		summary := fmt.Sprintf("%s: no rule admits the client address %s the server saw", rules.Source, addr)
+		if rules.Format != firewall.FormatText {
+			if command, err := firewall.AzureAllowCommand(rules.Server, rules.ResourceGroup, addr); err == nil {
+				summary += "; admit it with: " + command
+			}
+		}
+		out = append(out, probe.Finding{Code: "firewall.denied", Severity: "warning", Summary: summary})
+	}
+	for _, n := range v.Notes {
+		out = append(out, probe.Finding{Code: "firewall.note", Severity: "info", Summary: n})
+	}
+	for _, risk := range rules.Risks() {
+		out = append(out, probe.Finding{Code: "firewall.risky_rule", Severity: "warning", Summary: fmt.Sprintf("rule %s: %s", risk.Rule, risk.Reason)})
+	}
+	return out
 }

@@ -130,3 +130,38 @@ func TestCheckExitCodes(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckFirewallRules: a server whose pg_hba.conf has no line for 127.0.0.1 stands for a managed server's
+// firewall; the rules file is evaluated for the address the server reported.
+func TestCheckFirewallRules(t *testing.T) {
+	isolateEnv(t)
+	c := pgtest.Start(t, pgtest.Options{
+		HBA:   []string{"local all all trust", "host all all 192.0.2.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}},
+	})
+	conn := c.ConnString("user=app", "password=s3cret-pw", "dbname=postgres", "sslmode=disable")
+	dir := t.TempDir()
+	denying := filepath.Join(dir, "rules.json")
+	os.WriteFile(denying, []byte(`[{"name":"office","startIpAddress":"198.51.100.0","endIpAddress":"198.51.100.255",
+ "id":"/subscriptions/x/resourceGroups/prod-rg/providers/Microsoft.DBforPostgreSQL/flexibleServers/orders/firewallRules/office",
+ "resourceGroup":"prod-rg","type":"Microsoft.DBforPostgreSQL/flexibleServers/firewallRules"}]`), 0o644)
+	allowing := filepath.Join(dir, "rules.txt")
+	os.WriteFile(allowing, []byte("127.0.0.0/8\n"), 0o644)
+
+	out, _, code := run(t, deps{}, "check", "--format", "json", "--firewall-rules", denying, conn)
+	if code != 1 || !strings.Contains(out, `"code": "auth.hba_rejected"`) || !strings.Contains(out, `"client_address": "127.0.0.1"`) {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	want := "az postgres flexible-server firewall-rule create --resource-group prod-rg --name orders --rule-name allow-127-0-0-1 --start-ip-address 127.0.0.1 --end-ip-address 127.0.0.1"
+	if !strings.Contains(out, "firewall.denied") || !strings.Contains(out, want) {
+		t.Errorf("want a firewall.denied finding with %q:\n%s", want, out)
+	}
+	out, _, _ = run(t, deps{}, "check", "--format", "json", "--firewall-rules", allowing, conn)
+	if !strings.Contains(out, "firewall.allowed") {
+		t.Errorf("want firewall.allowed:\n%s", out)
+	}
+	_, errOut, code := run(t, deps{}, "check", "--firewall-rules", filepath.Join(dir, "missing.json"), conn)
+	if code != 3 || !strings.Contains(errOut, "missing.json") {
+		t.Errorf("missing rules file: exit %d, %s", code, errOut)
+	}
+}
