@@ -2,8 +2,10 @@ package pgtest_test
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"net"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -97,8 +99,9 @@ func TestServerCertExpired(t *testing.T) {
 	})
 	_, err := connect(t, c.ConnString("host=localhost", "user=app", "password=pw", "dbname=postgres",
 		"sslmode=verify-full", "sslrootcert="+c.CAFile))
-	if err == nil || !strings.Contains(err.Error(), "expired") {
-		t.Fatalf("got %v, want a certificate expiry error", err)
+	var invalid x509.CertificateInvalidError
+	if !errors.As(err, &invalid) || invalid.Reason != x509.Expired {
+		t.Fatalf("got %v, want an expired certificate", err)
 	}
 }
 
@@ -167,5 +170,46 @@ func TestStopSmart(t *testing.T) {
 func BenchmarkStart(b *testing.B) {
 	for b.Loop() {
 		pgtest.Start(b, pgtest.Options{TLS: true, Roles: []pgtest.Role{{Name: "app", Password: "pw"}}})
+	}
+}
+
+// TestCertHostsThroughDNS connects by a name that only the test's DNS server
+// knows, which the server certificate covers through CertHosts.
+func TestCertHostsThroughDNS(t *testing.T) {
+	t.Parallel()
+	d := pgtest.StartDNS(t, map[string][]netip.Addr{"db.pgtest.test": {netip.MustParseAddr("127.0.0.1")}})
+	c := pgtest.Start(t, pgtest.Options{
+		TLS:       true,
+		CertHosts: []string{"db.pgtest.test"},
+		Roles:     []pgtest.Role{{Name: "app", Password: "pw"}},
+	})
+	config, err := pgconn.ParseConfig(c.ConnString("host=db.pgtest.test", "user=app", "password=pw",
+		"dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	config.LookupFunc = d.Resolver().LookupHost
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.ConnectConfig(ctx, config)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn.Close(ctx)
+}
+
+func TestServerCertWrongName(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{
+		ServerCert: func(ca *pgtest.CA) (string, string) {
+			return ca.Issue(t, []string{"other.pgtest.test"}, time.Time{}, time.Time{})
+		},
+		Roles: []pgtest.Role{{Name: "app", Password: "pw"}},
+	})
+	_, err := connect(t, c.ConnString("host=localhost", "user=app", "password=pw", "dbname=postgres",
+		"sslmode=verify-full", "sslrootcert="+c.CAFile))
+	var hostErr x509.HostnameError
+	if !errors.As(err, &hostErr) {
+		t.Fatalf("got %v, want a hostname mismatch", err)
 	}
 }
