@@ -368,6 +368,36 @@ func TestPeersThatAreNotPostgres(t *testing.T) {
 		})
 		expect(t, check(t, conn+" connect_timeout=2", Options{}), catalog.ServerUnresponsive, 2)
 	})
+	t.Run("trickling", func(t *testing.T) {
+		// Answers the SSLRequest, then sends an ErrorResponse a byte at a time: the deadline still holds.
+		conn := fakePeer(t, func(c net.Conn) {
+			defer c.Close()
+			c.Read(make([]byte, 8))
+			c.Write([]byte("N"))
+			c.Read(make([]byte, 512))
+			for _, b := range []byte("E\x00\x00\x00\x40SFATAL\x00C28000\x00Mslow\x00\x00") {
+				if _, err := c.Write([]byte{b}); err != nil {
+					return
+				}
+				time.Sleep(300 * time.Millisecond)
+			}
+		})
+		r := check(t, conn+" connect_timeout=2", Options{})
+		expect(t, r, catalog.ServerUnresponsive, 1)
+	})
+	t.Run("slow but answering", func(t *testing.T) {
+		// A server that needs a second to answer the startup is slow, not unresponsive: its answer counts.
+		conn := fakePeer(t, func(c net.Conn) {
+			defer c.Close()
+			c.Read(make([]byte, 8))
+			c.Write([]byte("N"))
+			c.Read(make([]byte, 512))
+			time.Sleep(time.Second)
+			c.Write([]byte("E\x00\x00\x00\x33SFATAL\x00C28P01\x00Mpassword authentication failed\x00\x00"))
+			c.Read(make([]byte, 512))
+		})
+		expect(t, check(t, conn+" connect_timeout=3 password=wrong-pw", Options{}), catalog.AuthPasswordFailed, 1)
+	})
 	t.Run("reset", func(t *testing.T) {
 		conn := fakePeer(t, func(c net.Conn) {
 			c.Read(make([]byte, 8))

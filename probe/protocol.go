@@ -59,6 +59,7 @@ func requestTLS(conn net.Conn, rec *recorder, deadline time.Time, nudgeAfter tim
 		}
 		return 0, networkFailure("protocol", err, false)
 	}
+	_ = conn.SetDeadline(deadline) // the nudge's shorter read deadline must not outlive this exchange
 	reply := buf[:n]
 	if n == 1 && (reply[0] == 'S' || reply[0] == 'N') {
 		rec.setAnswered()
