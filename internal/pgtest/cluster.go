@@ -93,12 +93,15 @@ var defaultHBA = []string{
 
 // Start creates and starts a cluster; t.Cleanup stops it at once and removes
 // its files, and prints the end of the server log if the test failed. Without
-// server binaries it skips the test.
+// server binaries it skips the test; with a PG_BINDIR that has none it fails.
 func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	srv, err := findServer()
-	if err != nil {
+	if errors.Is(err, errNoServer) {
 		t.Skipf("pgtest: %v", err)
+	}
+	if err != nil {
+		t.Fatalf("pgtest: %v", err)
 	}
 	sweep()
 	// Not t.TempDir: its parents are private to root, and the server user

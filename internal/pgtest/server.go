@@ -22,6 +22,10 @@ type server struct {
 	cred *syscall.Credential
 }
 
+// errNoServer makes Start skip the test; any other error fails it (a wrong
+// PG_BINDIR, say, should not pass for a machine without PostgreSQL).
+var errNoServer = errors.New("no PostgreSQL server binaries: set PG_BINDIR or install the server (initdb is neither under /usr/lib/postgresql/*/bin nor on PATH)")
+
 // findServer is done once per test binary: the answer cannot change.
 var findServer = sync.OnceValues(func() (*server, error) {
 	bindir, err := findBindir()
@@ -32,7 +36,7 @@ var findServer = sync.OnceValues(func() (*server, error) {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("running as root, but there is no postgres user to run the server as: %w", err)
+			return nil, fmt.Errorf("%w: running as root, but there is no postgres user to run the server as (%v)", errNoServer, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -66,7 +70,7 @@ func findBindir() (string, error) {
 	}
 	initdb, err := exec.LookPath("initdb")
 	if err != nil {
-		return "", errors.New("no PostgreSQL server binaries: set PG_BINDIR or install the server (initdb not under /usr/lib/postgresql/*/bin nor on PATH)")
+		return "", errNoServer
 	}
 	return filepath.Dir(initdb), nil
 }
