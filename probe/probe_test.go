@@ -140,6 +140,17 @@ func TestTLSCluster(t *testing.T) {
 			t.Errorf("evidence: %s", r.Diagnosis.Evidence)
 		}
 	})
+	t.Run("direct TLS", func(t *testing.T) {
+		r := check(t, full("sslnegotiation=direct"), Options{})
+		if c.Version >= 17 {
+			expect(t, r, catalog.OK, 0)
+			return
+		}
+		expect(t, r, catalog.TLSHandshakeFailed, 2)
+		if !strings.Contains(r.Diagnosis.Evidence, "sslnegotiation=direct") {
+			t.Errorf("evidence: %s", r.Diagnosis.Evidence)
+		}
+	})
 	t.Run("database does not exist", func(t *testing.T) {
 		expect(t, check(t, full("dbname=nope"), Options{}), catalog.DBNotFound, 1)
 	})

@@ -62,7 +62,14 @@ func handshake(conn net.Conn, s *settings.Settings, host string, direct bool, de
 		if errors.As(err, &alert) || strings.Contains(err.Error(), "protocol version") || strings.Contains(err.Error(), "handshake failure") {
 			return nil, nil, &failure{stage: "tls", code: catalog.TLSHandshakeFailed, answered: true, evidence: "TLS handshake failed: " + err.Error()}
 		}
-		return nil, nil, networkFailure("tls", err, !direct)
+		f := networkFailure("tls", err, !direct)
+		if direct && f.code == catalog.ConnReset {
+			// A server before PostgreSQL 17 reads the ClientHello as a startup packet and hangs up.
+			f.code = catalog.TLSHandshakeFailed
+			f.evidence = "the server closed the connection during a direct TLS handshake (" + err.Error() +
+				"): servers before PostgreSQL 17, and most poolers, do not accept sslnegotiation=direct; use sslnegotiation=postgres"
+		}
+		return nil, nil, f
 	}
 	rec.setAnswered()
 	st := tc.ConnectionState()
@@ -79,7 +86,7 @@ func handshake(conn net.Conn, s *settings.Settings, host string, direct bool, de
 	leaf := st.PeerCertificates[0]
 	res.names = certNames(leaf)
 	res.expires = leaf.NotAfter
-	rec.event("<", "TLS %s, certificate for %s issued by %q, valid until %s", res.summary, strings.Join(res.names, ", "),
+	rec.event("<", "%s, certificate for %s issued by %q, valid until %s", res.summary, strings.Join(res.names, ", "),
 		leaf.Issuer.CommonName, leaf.NotAfter.UTC().Format(time.DateOnly))
 
 	var findings []Finding

@@ -128,7 +128,11 @@ func (c *wireConn) frontend(typ byte, body []byte) {
 			c.rec.event(">", "password or SASLInitialResponse (not shown)")
 		}
 	case 'Q':
-		c.rec.event(">", "Query %q", strings.TrimRight(string(body), "\x00"))
+		q := strings.Join(strings.Fields(strings.TrimRight(string(body), "\x00")), " ")
+		if len(q) > 100 {
+			q = q[:100] + "..."
+		}
+		c.rec.event(">", "Query %q", q)
 	case 'X':
 		c.rec.event(">", "Terminate")
 	default:
