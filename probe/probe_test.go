@@ -7,8 +7,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -18,21 +16,6 @@ import (
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/settings"
 )
-
-// isolate keeps the machine's PG* environment and ~/.pgpass out of a test.
-func isolate(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
-	t.Setenv("PGSERVICEFILE", filepath.Join(home, "no-service"))
-}
 
 func check(t *testing.T, connString string, opts Options) *Report {
 	t.Helper()
@@ -77,7 +60,7 @@ const appPassword = "s3cret-pw"
 // TestTLSCluster runs the causes one TLS-enabled server can show: healthy, password and login problems, database
 // problems and a role's connection limit.
 func TestTLSCluster(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		TLS: true,
 		Roles: []pgtest.Role{
@@ -168,7 +151,7 @@ func TestTLSCluster(t *testing.T) {
 }
 
 func TestTrustRoleNotFound(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{HBA: []string{"local all all trust", "host all all 127.0.0.1/32 trust", "host all all ::1/128 trust"}})
 	r := check(t, c.ConnString("user=ghost", "dbname=postgres", "sslmode=disable"), Options{})
 	expect(t, r, catalog.AuthRoleNotFound, 1)
@@ -178,7 +161,7 @@ func TestTrustRoleNotFound(t *testing.T) {
 }
 
 func TestNoHBAEntry(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		HBA:   []string{"local all all trust", "host postgres app 192.0.2.1/32 scram-sha-256"},
 		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
@@ -191,7 +174,7 @@ func TestNoHBAEntry(t *testing.T) {
 }
 
 func TestHBARequiresTLS(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		TLS:   true,
 		HBA:   []string{"local all all trust", "hostssl all all 127.0.0.1/32 scram-sha-256"},
@@ -202,14 +185,14 @@ func TestHBARequiresTLS(t *testing.T) {
 }
 
 func TestServerWithoutTLS(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
 	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=require"), Options{})
 	expect(t, r, catalog.TLSNotSupported, 1)
 }
 
 func TestCertificateNames(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		ServerCert: func(ca *pgtest.CA) (string, string) {
 			return ca.Issue(t, []string{"db.other.example"}, time.Now().Add(-time.Hour), time.Now().Add(90*24*time.Hour))
@@ -226,7 +209,7 @@ func TestCertificateNames(t *testing.T) {
 }
 
 func TestCertificateExpired(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		ServerCert: func(ca *pgtest.CA) (string, string) {
 			return ca.Issue(t, []string{"localhost"}, time.Now().Add(-48*time.Hour), time.Now().Add(-24*time.Hour))
@@ -238,7 +221,7 @@ func TestCertificateExpired(t *testing.T) {
 }
 
 func TestCertificateExpiresSoon(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		ServerCert: func(ca *pgtest.CA) (string, string) {
 			return ca.Issue(t, []string{"localhost"}, time.Now().Add(-time.Hour), time.Now().Add(10*24*time.Hour))
@@ -259,7 +242,7 @@ func TestCertificateExpiresSoon(t *testing.T) {
 // TestConnectionSlots fills a server with max_connections 5, 2 of them reserved for superusers: three ordinary
 // sessions leave only reserved slots, two superuser sessions more leave none.
 func TestConnectionSlots(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{MaxConnections: 5, ReservedConnections: 2, Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
 	app := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable")
 	for range 3 {
@@ -274,7 +257,7 @@ func TestConnectionSlots(t *testing.T) {
 }
 
 func TestDatabaseConnectionLimit(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}, Databases: []pgtest.Database{{Name: "small", ConnLimit: 1}}})
 	conn := c.ConnString("user=app", "password="+appPassword, "dbname=small", "sslmode=disable")
 	c.Hold(t, conn)
@@ -282,7 +265,7 @@ func TestDatabaseConnectionLimit(t *testing.T) {
 }
 
 func TestShuttingDown(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
 	conn := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable")
 	c.Hold(t, conn)
@@ -295,7 +278,7 @@ func TestShuttingDown(t *testing.T) {
 }
 
 func TestReadOnlyServer(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
 	c.Exec(t, "ALTER ROLE app SET default_transaction_read_only = on")
 	conn := c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable", "target_session_attrs=read-write")
@@ -303,7 +286,7 @@ func TestReadOnlyServer(t *testing.T) {
 }
 
 func TestNothingListening(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -315,7 +298,7 @@ func TestNothingListening(t *testing.T) {
 }
 
 func TestNameDoesNotResolve(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	dns := pgtest.StartDNS(t, map[string][]netip.Addr{"db.pgtriage.test": {netip.MustParseAddr("127.0.0.1")}})
 	r := check(t, "host=nosuch.pgtriage.test user=app dbname=x", Options{Resolver: dns.Resolver()})
 	expect(t, r, catalog.DNSNotFound, 2)
@@ -325,7 +308,7 @@ func TestNameDoesNotResolve(t *testing.T) {
 }
 
 func TestHTTPServerOnThePort(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer srv.Close()
 	u := strings.TrimPrefix(srv.URL, "http://")
@@ -359,7 +342,7 @@ func fakePeer(t *testing.T, serve func(net.Conn)) string {
 }
 
 func TestPeersThatAreNotPostgres(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	t.Run("ssh banner", func(t *testing.T) {
 		conn := fakePeer(t, func(c net.Conn) {
 			defer c.Close()
@@ -420,7 +403,7 @@ func TestPeersThatAreNotPostgres(t *testing.T) {
 }
 
 func TestFirewallDropsPackets(t *testing.T) {
-	isolate(t)
+	pgtest.Isolate(t)
 	ns := pgtest.NewNetns(t)
 	dropped, rejected := ns.Addr(t), ns.Addr(t)
 	ns.Nft(t, `table inet pgtriage {

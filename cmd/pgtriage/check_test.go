@@ -12,19 +12,6 @@ import (
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
-func isolateEnv(t *testing.T) {
-	t.Helper()
-	for _, kv := range os.Environ() {
-		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") {
-			t.Setenv(k, "")
-			os.Unsetenv(k)
-		}
-	}
-	home := t.TempDir()
-	t.Setenv("HOME", home)
-	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
-}
-
 func run(t *testing.T, d deps, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
@@ -34,7 +21,7 @@ func run(t *testing.T, d deps, args ...string) (stdout, stderr string, code int)
 
 // TestCheckJSONContract connects to a real server and checks the JSON shape of DESIGN.md, field by field.
 func TestCheckJSONContract(t *testing.T) {
-	isolateEnv(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{TLS: true, Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
 	conn := c.ConnString("host=localhost", "user=app", "password=s3cret-pw", "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile)
 	out, errOut, code := run(t, deps{}, "check", "--format", "json", conn)
@@ -88,7 +75,7 @@ func TestCheckJSONContract(t *testing.T) {
 }
 
 func TestCheckText(t *testing.T) {
-	isolateEnv(t)
+	pgtest.Isolate(t)
 	t.Setenv("NO_COLOR", "1")
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
 	out, _, code := run(t, deps{}, "check", "--trace", c.ConnString("user=app", "password=wrong-pw", "dbname=postgres"))
@@ -106,7 +93,7 @@ func TestCheckText(t *testing.T) {
 }
 
 func TestCheckExitCodes(t *testing.T) {
-	isolateEnv(t)
+	pgtest.Isolate(t)
 	dns := pgtest.StartDNS(t, map[string][]netip.Addr{})
 	d := deps{resolver: dns.Resolver()}
 	tests := []struct {
@@ -134,7 +121,7 @@ func TestCheckExitCodes(t *testing.T) {
 // TestCheckFirewallRules: a server whose pg_hba.conf has no line for 127.0.0.1 stands for a managed server's
 // firewall; the rules file is evaluated for the address the server reported.
 func TestCheckFirewallRules(t *testing.T) {
-	isolateEnv(t)
+	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{
 		HBA:   []string{"local all all trust", "host all all 192.0.2.1/32 scram-sha-256"},
 		Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}},

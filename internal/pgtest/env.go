@@ -1,0 +1,25 @@
+package pgtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// Isolate keeps the machine's settings out of a test, as a fresh machine would be: every PG* variable is unset
+// for the test's duration, HOME is an empty directory, and PGPASSFILE and PGSERVICEFILE name files that do not
+// exist, so that a developer's ~/.pgpass or service file cannot change an answer.
+func Isolate(t *testing.T) {
+	t.Helper()
+	for _, kv := range os.Environ() {
+		if k, _, _ := strings.Cut(kv, "="); strings.HasPrefix(k, "PG") {
+			t.Setenv(k, "") // restores the value after the test
+			os.Unsetenv(k)
+		}
+	}
+	home := t.TempDir()
+	t.Setenv("HOME", home)
+	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
+	t.Setenv("PGSERVICEFILE", filepath.Join(home, "no-service"))
+}
