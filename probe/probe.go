@@ -94,23 +94,21 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 	// target_session_attrs wins.
 	for _, d := range dials {
 		if d.fail != nil {
-			d.fail.host, d.fail.address = d.ep.name(), d.ip()
+			d.fail.host, d.fail.address, d.fail.endpoint = d.ep.name(), d.ip(), d.address
 			failures = append(failures, d.fail)
 			continue
 		}
 		a := p.run(ctx, d)
 		r.Stages = append(r.Stages, a.stages...)
-		r.Findings = append(r.Findings, a.findings...)
-		if a.server != nil {
-			r.Server = a.server
-		}
 		if a.fail == nil {
 			r.Status = StatusOK
+			r.Server = a.server
 			r.Diagnosis = diagnose(catalog.Lookup(catalog.OK), nil, p.facts(d, a.server))
+			r.Findings = append(r.Findings, a.findings...)
 			r.Findings = append(r.Findings, otherHostFindings(failures)...)
 			break
 		}
-		a.fail.host, a.fail.address = d.ep.name(), d.ip()
+		a.fail.host, a.fail.address, a.fail.endpoint, a.fail.attempt = d.ep.name(), d.ip(), d.address, a
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {
@@ -118,6 +116,10 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		r.Status = StatusNoResponse
 		if f.answered {
 			r.Status = StatusRejected
+		}
+		if f.attempt != nil {
+			r.Server = f.attempt.server
+			r.Findings = append(r.Findings, f.attempt.findings...)
 		}
 		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{"address": f.address}).ForHost(f.host))
 	}
@@ -202,8 +204,8 @@ func otherHostFindings(failures []*failure) []Finding {
 	var out []Finding
 	for _, f := range failures {
 		where := f.host
-		if f.address != "" {
-			where += " (" + f.address + ")"
+		if f.endpoint != "" && f.endpoint != f.host {
+			where += " (" + f.endpoint + ")"
 		}
 		out = append(out, Finding{Code: string(f.code), Severity: "warning",
 			Summary: fmt.Sprintf("%s failed at the %s stage: %s", where, f.stage, f.evidence)})

@@ -418,3 +418,26 @@ func TestFirewallDropsPackets(t *testing.T) {
 	r = check(t, "host="+rejected.String()+" user=app dbname=x connect_timeout=2", Options{})
 	expect(t, r, catalog.TCPUnreachable, 2)
 }
+
+// TestMultiHostFailover is the old primary after a failover: the first host is read-only, the second read-write.
+// With target_session_attrs=read-write the check connects to the second and says what happened to the first.
+func TestMultiHostFailover(t *testing.T) {
+	pgtest.Isolate(t)
+	roles := []pgtest.Role{{Name: "app", Password: appPassword}}
+	old, current := pgtest.Start(t, pgtest.Options{Roles: roles}), pgtest.Start(t, pgtest.Options{Roles: roles})
+	old.Exec(t, "ALTER ROLE app SET default_transaction_read_only = on")
+	conn := "host=127.0.0.1,127.0.0.1 port=" + strconv.Itoa(old.Port) + "," + strconv.Itoa(current.Port) +
+		" user=app password=" + appPassword + " dbname=postgres sslmode=disable target_session_attrs=read-write"
+	r := check(t, conn, Options{})
+	expect(t, r, catalog.OK, 0)
+	found := false
+	for _, f := range r.Findings {
+		found = found || (f.Code == string(catalog.ServerReadOnly) && strings.Contains(f.Summary, strconv.Itoa(old.Port)))
+	}
+	if !found || r.Server.ReadOnly {
+		t.Errorf("want a server.read_only finding for port %d and a read-write server: %+v %+v", old.Port, r.Findings, r.Server)
+	}
+	// Without a read-write member, the verdict is the old primary's.
+	r = check(t, strings.Replace(conn, strconv.Itoa(current.Port), strconv.Itoa(old.Port), 1), Options{})
+	expect(t, r, catalog.ServerReadOnly, 1)
+}

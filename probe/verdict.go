@@ -16,6 +16,8 @@ type failure struct {
 	facts    catalog.Facts
 	host     string // the host and address it happened on, for the steps and for findings
 	address  string
+	endpoint string   // address:port or socket path
+	attempt  *attempt // the attempt that failed, when it got past tcp
 }
 
 // networkFailure classifies a Go network error through the catalog. A time-out before the TCP connection is a
