@@ -98,7 +98,7 @@ func Start(t testing.TB, opts Options) *Cluster {
 	t.Helper()
 	srv, err := findServer()
 	if errors.Is(err, errNoServer) {
-		t.Skipf("pgtest: %v", err)
+		missing(t, "pgtest: %v", err)
 	}
 	if err != nil {
 		t.Fatalf("pgtest: %v", err)

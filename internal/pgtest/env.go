@@ -23,3 +23,13 @@ func Isolate(t *testing.T) {
 	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
 	t.Setenv("PGSERVICEFILE", filepath.Join(home, "no-service"))
 }
+
+// missing skips a test whose prerequisite this machine lacks, with the reason. Under CI (CI=true) it fails the
+// test instead: CI installs every prerequisite, so a skip there would hide a broken install step.
+func missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf(format+" (CI=true: CI must install it)", args...)
+	}
+	t.Skipf(format, args...)
+}

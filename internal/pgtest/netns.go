@@ -46,11 +46,11 @@ const nsLink = "pgtest0"
 func NewNetns(t testing.TB) *Netns {
 	t.Helper()
 	if os.Geteuid() != 0 {
-		t.Skip("pgtest: network namespaces need root")
+		missing(t, "pgtest: network namespaces need root")
 	}
 	for _, tool := range []string{"ip", "nft"} {
 		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("pgtest: network namespaces need %s: %v", tool, err)
+			missing(t, "pgtest: network namespaces need %s: %v", tool, err)
 		}
 	}
 	// The lock makes choosing a free /24 and taking it one step for the
