@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"time"
 
@@ -105,6 +106,13 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			r.Server = a.server
 			r.Diagnosis = diagnose(catalog.Lookup(catalog.OK), nil, p.facts(d, a.server))
 			r.Findings = append(r.Findings, a.findings...)
+			// The addresses after this one were connected to as well: say which of them failed too.
+			for _, later := range dials {
+				if later.fail != nil && later != d && !slices.Contains(failures, later.fail) {
+					later.fail.host, later.fail.address, later.fail.endpoint = later.ep.name(), later.ip(), later.address
+					failures = append(failures, later.fail)
+				}
+			}
 			r.Findings = append(r.Findings, otherHostFindings(failures)...)
 			break
 		}

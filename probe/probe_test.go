@@ -441,3 +441,20 @@ func TestMultiHostFailover(t *testing.T) {
 	r = check(t, strings.Replace(conn, strconv.Itoa(current.Port), strconv.Itoa(old.Port), 1), Options{})
 	expect(t, r, catalog.ServerReadOnly, 1)
 }
+
+// TestOneAddressDown: the name has two addresses and the server listens on one. The check connects, and says the
+// other address failed, whichever order the resolver gives them in.
+func TestOneAddressDown(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	dns := pgtest.StartDNS(t, map[string][]netip.Addr{"db.pgtriage.test": {netip.MustParseAddr("127.0.0.1"), netip.MustParseAddr("127.0.0.2")}})
+	r := check(t, c.ConnString("host=db.pgtriage.test", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{Resolver: dns.Resolver()})
+	expect(t, r, catalog.OK, 0)
+	found := false
+	for _, f := range r.Findings {
+		found = found || (f.Code == string(catalog.TCPRefused) && strings.Contains(f.Summary, "127.0.0.2"))
+	}
+	if !found {
+		t.Errorf("want a tcp.refused finding for 127.0.0.2: %+v", r.Findings)
+	}
+}

@@ -49,11 +49,11 @@ type Settings struct {
 
 // Param is one effective keyword.
 type Param struct {
-	Keyword string
+	Keyword string `json:"keyword"`
 	// Value is "********" when Secret.
-	Value  string
-	Secret bool
-	Source Source
+	Value  string `json:"value"`
+	Secret bool   `json:"secret,omitempty"`
+	Source Source `json:"source"`
 }
 
 // SourceKind names where a value came from.
@@ -72,8 +72,8 @@ const (
 // Source says where a value came from; Detail names the variable, the service
 // file and section, or the password file line.
 type Source struct {
-	Kind   SourceKind
-	Detail string
+	Kind   SourceKind `json:"kind"`
+	Detail string     `json:"detail,omitempty"`
 }
 
 // String returns e.g. "environment PGHOST" or "default".
