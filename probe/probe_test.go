@@ -458,3 +458,24 @@ func TestOneAddressDown(t *testing.T) {
 		t.Errorf("want a tcp.refused finding for 127.0.0.2: %+v", r.Findings)
 	}
 }
+
+// TestAzureFirewallSteps: a server reached under an Azure host name (through the test's own DNS server) rejects the
+// client in pg_hba, as Azure's gateway does for a client without a firewall rule. The steps speak Azure: the server
+// name from the host, the client address from the server's message.
+func TestAzureFirewallSteps(t *testing.T) {
+	pgtest.Isolate(t)
+	const host = "orders-db.postgres.database.azure.com"
+	c := pgtest.Start(t, pgtest.Options{
+		TLS: true, CertHosts: []string{host},
+		HBA:   []string{"local all all trust", "hostssl all all 192.0.2.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}},
+	})
+	dns := pgtest.StartDNS(t, map[string][]netip.Addr{host: {netip.MustParseAddr("127.0.0.1")}})
+	r := check(t, c.ConnString("host="+host, "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile), Options{Resolver: dns.Resolver()})
+	expect(t, r, catalog.AuthHBARejected, 1)
+	steps := strings.Join(r.Diagnosis.Steps, "\n")
+	want := "az postgres flexible-server firewall-rule create --resource-group <resource-group> --name orders-db --rule-name allow-client --start-ip-address 127.0.0.1 --end-ip-address 127.0.0.1"
+	if !strings.Contains(steps, want) || r.Diagnosis.ClientAddress != "127.0.0.1" {
+		t.Errorf("want the az command for 127.0.0.1 on orders-db:\n%s", steps)
+	}
+}
