@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"net/netip"
 	"os"
 	"path/filepath"
@@ -150,5 +151,44 @@ func TestCheckFirewallRules(t *testing.T) {
 	_, errOut, code := run(t, deps{}, "check", "--firewall-rules", filepath.Join(dir, "missing.json"), conn)
 	if code != 3 || !strings.Contains(errOut, "missing.json") {
 		t.Errorf("missing rules file: exit %d, %s", code, errOut)
+	}
+}
+
+// TestCheckProvenance: the settings come from a service file and the password from a .pgpass line, and the report
+// says so for each value, without the password.
+func TestCheckProvenance(t *testing.T) {
+	pgtest.Isolate(t)
+	t.Setenv("NO_COLOR", "1")
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
+	dir := t.TempDir()
+	service := filepath.Join(dir, "pg_service.conf")
+	os.WriteFile(service, []byte(fmt.Sprintf("[orders]\nhost=127.0.0.1\nport=%d\nuser=app\ndbname=postgres\nsslmode=disable\n", c.Port)), 0o644)
+	pass := filepath.Join(dir, "pgpass")
+	os.WriteFile(pass, []byte(fmt.Sprintf("# other servers\nother:5432:*:app:nope\n127.0.0.1:%d:postgres:app:s3cret-pw\n", c.Port)), 0o600)
+	t.Setenv("PGSERVICEFILE", service)
+	t.Setenv("PGPASSFILE", pass)
+	t.Setenv("PGCONNECT_TIMEOUT", "4")
+
+	out, _, code := run(t, deps{}, "check", "service=orders")
+	if code != 0 {
+		t.Fatalf("exit %d\n%s", code, out)
+	}
+	for _, want := range []string{
+		"host=127.0.0.1", "service file " + service + " [orders]",
+		"password from passfile " + pass + " line 3",
+		"connect_timeout=4", "environment PGCONNECT_TIMEOUT",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "s3cret-pw") {
+		t.Errorf("password in the output:\n%s", out)
+	}
+	// libpq ignores a passfile others can read, and so does check: no password, and it says why.
+	os.Chmod(pass, 0o644)
+	out, _, code = run(t, deps{}, "check", "service=orders")
+	if code != 1 || !strings.Contains(out, "auth.no_password") || !strings.Contains(out, "settings.passfile_insecure") {
+		t.Errorf("exit %d, want auth.no_password with settings.passfile_insecure:\n%s", code, out)
 	}
 }
