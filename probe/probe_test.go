@@ -479,3 +479,13 @@ func TestAzureFirewallSteps(t *testing.T) {
 		t.Errorf("want the az command for 127.0.0.1 on orders-db:\n%s", steps)
 	}
 }
+
+// TestTLSHandshakeFailure: a server that speaks only TLS 1.1 and older, which pgtriage (like libpq's default
+// ssl_min_protocol_version) refuses.
+func TestTLSHandshakeFailure(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{TLS: true, Conf: map[string]string{"ssl_min_protocol_version": "TLSv1", "ssl_max_protocol_version": "TLSv1.1"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	r := check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=require"), Options{})
+	expect(t, r, catalog.TLSHandshakeFailed, 1)
+}

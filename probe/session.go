@@ -175,14 +175,11 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	cfg.ValidateConnect = nil
 	cfg.AfterConnect = nil
 	cfg.OnNotice = nil
-	host, port, _ := net.SplitHostPort(a.d.address)
-	if a.d.network == "unix" {
-		host = a.d.ep.target.Host
+	host := a.d.ep.target.Host // the socket directory
+	if a.d.network != "unix" {
+		host = a.d.ip()
 	}
 	cfg.Host = host
-	if port != "" {
-		cfg.Port = a.d.ep.target.Port
-	}
 	cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{host}, nil }
 	wc := &wireConn{Conn: conn, rec: a.rec}
 	used := false
@@ -208,13 +205,8 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	a.rec.mu.Unlock()
 	method := strings.Join(methods, ", ")
 	if err == nil {
-		if len(methods) == 0 {
-			a.stage("startup", StageOK, start, "the server admitted the client without a password (trust, or peer/cert)")
-			a.stage("auth", StageSkip, time.Time{}, "no password asked")
-		} else {
-			a.stage("startup", StageOK, start, "pg_hba.conf admits the client; the server asks for "+method)
-			a.stage("auth", StageOK, time.Time{}, method+" succeeded")
-		}
+		a.stage("startup", StageOK, start, startupDetail(method))
+		a.stage("auth", authStatus(methods), time.Time{}, authDetail(method))
 		return pg, true
 	}
 
@@ -225,7 +217,8 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		f = notPostgres("startup", garbage)
 	case errors.As(err, &pgErr):
 		f = serverFailure("startup", pgErr.Code, pgErr.Message, pgErr.Detail)
-	case noPassword && len(methods) > 0 && !afterPassword && strings.Contains(err.Error(), "authentication method requirement"):
+	case noPassword && len(methods) > 0 && !afterPassword && !authOK:
+		// The server asked for a password and require_auth stopped pgx before it sent one.
 		f = &failure{stage: "startup", code: catalog.AuthNoPassword, answered: true,
 			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
 	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
@@ -261,7 +254,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 
 func startupDetail(method string) string {
 	if method == "" {
-		return "the server admitted the client without a password"
+		return "the server admitted the client without a password (trust, peer or cert)"
 	}
 	return "pg_hba.conf admits the client; the server asks for " + method
 }

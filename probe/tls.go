@@ -58,16 +58,18 @@ func handshake(conn net.Conn, s *settings.Settings, host string, direct bool, de
 			return nil, nil, &failure{stage: "tls", code: catalog.ServerUnresponsive, answered: !direct,
 				evidence: "the TLS handshake did not complete before the deadline"}
 		}
-		var alert tls.AlertError
-		if errors.As(err, &alert) || strings.Contains(err.Error(), "protocol version") || strings.Contains(err.Error(), "handshake failure") {
-			return nil, nil, &failure{stage: "tls", code: catalog.TLSHandshakeFailed, answered: true, evidence: "TLS handshake failed: " + err.Error()}
-		}
 		f := networkFailure("tls", err, !direct)
-		if direct && f.code == catalog.ConnReset {
+		var alert tls.AlertError
+		switch {
+		case direct && f.code == catalog.ConnReset:
 			// A server before PostgreSQL 17 reads the ClientHello as a startup packet and hangs up.
 			f.code = catalog.TLSHandshakeFailed
 			f.evidence = "the server closed the connection during a direct TLS handshake (" + err.Error() +
 				"): servers before PostgreSQL 17, and most poolers, do not accept sslnegotiation=direct; use sslnegotiation=postgres"
+		case errors.As(err, &alert) || f.code == catalog.Unknown:
+			// An alert from the server, or a local refusal (no common version or cipher).
+			f.code, f.answered = catalog.TLSHandshakeFailed, true
+			f.evidence = "TLS handshake failed: " + err.Error()
 		}
 		return nil, nil, f
 	}
