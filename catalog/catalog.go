@@ -45,6 +45,11 @@ type Cause struct {
 type matcher struct {
 	sqlstate string
 	text     []string
+	// fatal marks words the server says as FATAL when it refuses a connection, and as ERROR when a statement fails
+	// (`database "x" does not exist` from DROP DATABASE): after "ERROR:" they are not a connection problem.
+	fatal bool
+	// weak marks words that are rarely the whole story: they win only when nothing else matches.
+	weak bool
 }
 
 // Steps renders the numbered next steps for the given facts, in the language of the managed service when one is

@@ -167,3 +167,73 @@ func TestClientAddr(t *testing.T) {
 		}
 	}
 }
+
+// Client texts, whole framing included, as Recognize sees them; among them one entry for each code added since
+// DESIGN.md's table.
+func TestRecognizeClientTexts(t *testing.T) {
+	tests := []struct {
+		text string
+		want Code
+	}{
+		{`FATAL:  The access token has invalid format.`, AuthTokenInvalid},
+		{`FATAL:  Invalid Username specified. Please check the Username and retry connection. The Username should be in <username@hostname> format.`, AuthUsernameFormat},
+		{`Error: pool timed out while waiting for an open connection`, ClientPoolTimeout},
+		{`HikariPool-1 - Connection is not available, request timed out after 30000ms (total=0, active=0, idle=0, waiting=3)`, ClientPoolTimeout},
+		{`HikariPool-1 - Connection is not available, request timed out after 30000ms (total=10, active=10, idle=0, waiting=3)`, ClientPoolExhausted},
+		{`psql: error: connection to server at "10.0.0.7", port 5432 failed: session is not read-only`, ServerNotStandby},
+		{`sslmode value "require" invalid when SSL support is not compiled in`, ClientNoTLSSupport},
+		{`psql: error: connection to server at "db", port 5432 failed: SCRAM authentication requires libpq version 10 or above`, AuthMethodUnsupported},
+		{`SSL SYSCALL error: EOF detected`, TLSConnectionLost},
+		{`Server isn't configured to allow ipv6 connections`, FirewallIPv6NotAllowed},
+		{`ERROR: cannot execute INSERT in a read-only transaction (SQLSTATE 25006)`, ServerReadOnlyTx},
+		// Localised server messages resolve through the SQLSTATE of their framing.
+		{`Npgsql.PostgresException (0x80004005): 28P01: authentification par mot de passe échouée pour l'utilisateur « app »`, AuthPasswordFailed},
+		{`server error: FATAL: no existe la base de datos «orders» (SQLSTATE 3D000)`, DBNotFound},
+		{`PDOException: SQLSTATE[53300] [7] FATAL:  Entschuldigung, zu viele Clients`, LimitsTooManyConnections},
+		{`2024-05-01 10:00:00.123 UTC [1234] 57P01 FATAL:  Verbindung wird abgebrochen`, ServerTerminated},
+		{`** (Postgrex.Error) FATAL 28000 (invalid_authorization_specification) ...`, AuthRejected},
+		// The same words as a statement's error, or under a statement's SQLSTATE, are not a connection problem.
+		{`createdb: database creation failed: ERROR:  role "zotonic" does not exist`, Unknown},
+		{`ERROR: role "mmi" does not exist (SQLSTATE 42704)`, Unknown},
+		{`ERROR:  database "gone" does not exist`, Unknown},
+		// libpq's hint follows every failed connect(); the attempt's own error decides.
+		{"connection to server at \"db\" (10.0.0.5), port 5432 failed: Network is unreachable\n\tIs the server running on that host and accepting TCP/IP connections?", TCPUnreachable},
+		{"connection to server at \"localhost\" (127.0.0.1), port 5432 failed: Connection refused\nconnection to server at \"localhost\" (::1), port 5432 failed: Cannot assign requested address", TCPRefused},
+	}
+	for _, tt := range tests {
+		if got := Recognize(tt.text).Cause.Code; got != tt.want {
+			t.Errorf("Recognize(%q) = %s, want %s", tt.text, got, tt.want)
+		}
+	}
+}
+
+func TestParseSQLState(t *testing.T) {
+	for text, want := range map[string]string{
+		`ERROR: x (SQLSTATE 28P01)`:                                  "28P01",
+		`SQLSTATE[08006] [7] could not connect`:                      "08006",
+		"SQL State  : 28P01\nError Code : 0":                         "28P01",
+		`Npgsql.PostgresException (0x80004005): 57P01: arrêt`:        "57P01",
+		`28P01:210:ВАЖНО: пользователь`:                              "28P01",
+		`  code: '28000',`:                                           "28000",
+		`PGFATAL [28P01]: password authentication failed`:            "28P01",
+		`db error: Error { code: SqlState(E28P01), message: "..." }`: "28P01",
+		`2024-05-01 10:00:00 UTC [1234] 53300 FATAL:  zu viele`:      "53300",
+		`2024-05-01 10:00:00 UTC [23505] LOG:  checkpoint starting`:  "",
+		`127.0.0.1:54329 (127.0.0.1): connect: connection refused`:   "",
+		`ERROR:  FATAL: nothing`:                                     "",
+	} {
+		if got := Parse(text).SQLState; got != want {
+			t.Errorf("Parse(%q).SQLState = %q, want %q", text, got, want)
+		}
+	}
+}
+
+func TestFactsFrom(t *testing.T) {
+	f := FactsFrom(`psql: error: connection to server at "orders.postgres.database.azure.com" (20.1.2.3), port 5432 failed: FATAL:  no pg_hba.conf entry for host "203.0.113.7", user "app", database "orders", no encryption`)
+	want := Facts{"host": "orders.postgres.database.azure.com", "server": "orders", "port": "5432", "user": "app", "database": "orders", "client_addr": "203.0.113.7"}
+	for k, v := range want {
+		if f[k] != v {
+			t.Errorf("fact %s = %q, want %q (all: %v)", k, f[k], v, f)
+		}
+	}
+}

@@ -7,6 +7,7 @@ const (
 	ConfigInvalid            Code = "config.invalid"
 	ClientNoTLSSupport       Code = "client.no_tls_support"
 	ClientPoolExhausted      Code = "client.pool_exhausted"
+	ClientPoolTimeout        Code = "client.pool_timeout"
 	DNSNotFound              Code = "dns.not_found"
 	DNSFailed                Code = "dns.failed"
 	TCPRefused               Code = "tcp.refused"
@@ -33,6 +34,8 @@ const (
 	AuthLoginNotPermitted    Code = "auth.login_not_permitted"
 	AuthNoConnectPrivilege   Code = "auth.no_connect_privilege"
 	AuthRejected             Code = "auth.rejected"
+	AuthTokenInvalid         Code = "auth.token_invalid"
+	AuthUsernameFormat       Code = "auth.username_format"
 	DBNotFound               Code = "db.not_found"
 	DBNotAccepting           Code = "db.not_accepting"
 	LimitsTooManyConnections Code = "limits.too_many_connections"
@@ -72,7 +75,7 @@ var causes = []Cause{
 			"Check where the value came from (connection string, PG* environment variable or service file): a stale PGSSLMODE or PGPORT in the environment is a common surprise.",
 		},
 		matchers: []matcher{
-			{text: []string{"invalid sslmode value", "invalid connection option", "invalid port number", "invalid integer value", "invalid uri query parameter", "missing \"=\" after", "unterminated quoted string in connection info string", "invalid target_session_attrs value", "invalid sslnegotiation value", "invalid channel_binding value", "could not match", "definition of service", "cannot parse `", "failed to parse as url", "failed to parse as keyword/value", "invalid connection string", "connection string is invalid", "invalid connection string attribute", "invalid port in", "unknown sslmode", "sslmode is invalid", "invalid dsn"}},
+			{text: []string{"invalid sslmode value", "re:invalid [a-z_]+ value: \"", "invalid ssl protocol version range", "in ipv6 host address in uri", "could not parse network address", "invalid connection option", "invalid port number", "invalid integer value", "invalid uri query parameter", "missing \"=\" after", "unterminated quoted string in connection info string", "invalid target_session_attrs value", "invalid sslnegotiation value", "invalid channel_binding value", "definition of service", "cannot parse `", "failed to parse as url", "failed to parse as keyword/value", "invalid connection string", "connection string is invalid", "invalid connection string attribute", "invalid port in", "unknown sslmode", "sslmode is invalid", "invalid dsn"}},
 		},
 	},
 	{
@@ -83,7 +86,7 @@ var causes = []Cause{
 			"Only where the network is trusted: use sslmode=disable or sslmode=prefer until the client is rebuilt.",
 		},
 		matchers: []matcher{
-			{text: []string{"invalid when ssl support is not compiled in", "ssl is not supported by this build", "ssl support is not compiled in"}},
+			{text: []string{"invalid when ssl support is not compiled in", "ssl is not supported by this build", "ssl support is not compiled in", "no tls implementation configured", "notlserror"}},
 		},
 	},
 	{
@@ -95,7 +98,19 @@ var causes = []Cause{
 			"Raise the pool's acquire timeout only after the two steps above.",
 		},
 		matchers: []matcher{
-			{text: []string{"connection is not available, request timed out after", "queuepool limit of size", "timeout exceeded when trying to connect", "the connection pool has been exhausted", "connection pool exhausted", "timed out waiting for connection from pool", "timed out fetching a new connection from the connection pool", "pool timed out while waiting for an open connection", "pooltimeout", "timed out while waiting for an open slot in the pool"}},
+			{text: []string{"connection is not available, request timed out after", "queuepool limit of size", "timeout exceeded when trying to connect", "the connection pool has been exhausted", "connection pool exhausted", "timed out waiting for connection from pool", "timed out fetching a new connection from the connection pool", "pooltimeout", "couldn't get a connection after", "timed out while waiting for an open slot in the pool"}},
+		},
+	},
+	{
+		Code: ClientPoolTimeout, Category: Timeout,
+		Summary: "The application's connection pool gave up waiting for a connection, and its message hides why: with no connection open in the pool, every attempt to connect is failing.",
+		steps: []string{
+			"Look in the application's log just before this message for the error of the connection attempts themselves (the pool logs it once, or at debug level), and run `pgtriage explain` on it.",
+			"Run `pgtriage check` with the pool's connection string to test each layer in turn.",
+			"If the pool did have connections (HikariCP's total above 0), they were all busy: see the cause client.pool_exhausted.",
+		},
+		matchers: []matcher{
+			{text: []string{"pool timed out while waiting for an open connection", "timed out while waiting for an open connection", "re:connection is not available, request timed out after \\d+ms \\(total=0,"}},
 		},
 	},
 	{
@@ -113,7 +128,7 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"could not translate host name", "name or service not known", "no such host", "enotfound", "unknownhostexception", "nodename nor servname provided", "no address associated with hostname", "failed to lookup address information", "no such host is known", "host not found", "name does not resolve", "nxdomain", "unknown host", "could not resolve host", "getaddrinfo failed", "host is unknown"}},
+			{text: []string{"could not translate host name", "name or service not known", "no such host", "enotfound", "unknownhostexception", "nodename nor servname provided", "no address associated with hostname", "failed to lookup address information", "failed to resolve host", "no such host is known", "host not found", "name does not resolve", "nxdomain", "unknown host", "could not resolve host", "getaddrinfo failed", "host is unknown"}},
 		},
 	},
 	{
@@ -143,7 +158,9 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"connection refused", "econnrefused", "is the server running on that host and accepting tcp/ip connections", "is the server running locally and accepting", "actively refused", "connectexception: connection refused", "could not connect to server: no such file or directory", "target machine actively refused"}},
+			// Not libpq's hint "Is the server running on that host and accepting TCP/IP connections?": it follows every
+			// failed connect(), unreachable networks and time-outs too.
+			{text: []string{"connection refused", "econnrefused", "is the server running locally and accepting", "actively refused", "connectexception: connection refused", "could not connect to server: no such file or directory", "target machine actively refused", "check that the hostname and port are correct and that the postmaster is accepting", "connect: no such file or directory", "connect() failed: no such file or directory", "is the postmaster running"}},
 		},
 	},
 	{
@@ -170,7 +187,7 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"timeout expired", "connection timed out", "etimedout", "connect timed out", "sockettimeoutexception", "timeout while connecting", "can't reach database server", "operation timed out", "connection attempt timed out", "timeout during connect", "the operation has timed out"}},
+			{text: []string{"timeout expired", "connection timed out", "etimedout", "connect timed out", "sockettimeoutexception", "timeout while connecting", "can't reach database server", "operation timed out", "connection attempt timed out", "timeout during connect", "the operation has timed out", "system.timeoutexception", "connection timeout expired"}},
 		},
 	},
 	{
@@ -182,7 +199,10 @@ var causes = []Cause{
 			"A firewall that answers with ICMP host-unreachable or admin-prohibited looks like this: check the rules between client and server.",
 		},
 		matchers: []matcher{
-			{text: []string{"no route to host", "network is unreachable", "ehostunreach", "enetunreach", "noroutetohostexception", "host is unreachable", "cannot assign requested address", "network unreachable"}},
+			{text: []string{"no route to", "network is unreachable", "ehostunreach", "enetunreach", "noroutetohostexception", "host is unreachable", "network unreachable"}},
+			// libpq tries ::1 after 127.0.0.1 for localhost; on a host without IPv6 that attempt says this, and
+			// the other attempt's answer is the one that matters.
+			{text: []string{"cannot assign requested address", "addrnotavailable"}, weak: true},
 		},
 	},
 	{
@@ -204,7 +224,7 @@ var causes = []Cause{
 			"If a proxy or load balancer sits in front of PostgreSQL, check that it forwards TCP (not HTTP) to the database.",
 		},
 		matchers: []matcher{
-			{text: []string{"received invalid response to ssl negotiation", "expected authentication request from server, but received", "invalid length of startup packet", "unsupported frontend protocol", "received unexpected response to ssl negotiation", "invalid response to ssl negotiation", "unexpected message type", "not a postgresql server"}},
+			{text: []string{"received invalid response to ssl negotiation", "expected authentication request from server, but received", "invalid length of startup packet", "received unexpected response to ssl negotiation", "invalid response to ssl negotiation", "failed to receive message: invalid body length", "not a postgresql server"}},
 		},
 	},
 	{
@@ -214,6 +234,9 @@ var causes = []Cause{
 			"Retry in a minute: an overloaded server or a gateway under maintenance often recovers.",
 			"Check the server's CPU, memory and I/O, and whether the postmaster is stuck (the server log shows it).",
 			"If a proxy (PgBouncer, pgpool, a load balancer) sits in front, check its health and its connection to the server.",
+		},
+		matchers: []matcher{
+			{text: []string{"failed to receive message: timeout", "timeout during reading attempt", "due to connection timeout", "terminiated due to connection timeout"}},
 		},
 	},
 	{
@@ -232,7 +255,9 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "connection closed", "socket closed", "endofstreamexception", "attempted to read past the end of the stream", "connection terminated", "the connection was closed"}},
+			// Not a bare "connection closed" or "connection terminated": pools and drivers say that of their own
+			// connections, for reasons of every category.
+			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "endofstreamexception", "attempted to read past the end of the stream", "java.io.eofexception", "could not receive data from client", "could not send data to client", "connection to client lost"}},
 		},
 	},
 	{
@@ -259,7 +284,8 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"ssl connection is required", "connection requires ssl", "ssl required", "hostssl"}},
+			// Before PostgreSQL 14 the pg_hba rejection said "SSL off" where it now says "no encryption".
+			{text: []string{"ssl connection is required", "connection requires ssl", "re:no pg_hba\\.conf entry for .*ssl off"}},
 		},
 	},
 	{
@@ -276,7 +302,7 @@ var causes = []Cause{
 			Supabase: {"Download the project's CA certificate (Database settings, SSL configuration) and set sslrootcert to it."},
 		},
 		matchers: []matcher{
-			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "certificate chain"}},
+			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain"}},
 		},
 	},
 	{
@@ -287,7 +313,7 @@ var causes = []Cause{
 			"Or reissue the server certificate with {host} in its subject alternative names.",
 		},
 		matchers: []matcher{
-			{text: []string{"does not match host name", "certificate is valid for", "could not be verified", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "is not valid for"}},
+			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames"}},
 		},
 	},
 	{
@@ -309,7 +335,7 @@ var causes = []Cause{
 			"Read the server log: it names the TLS error it saw.",
 		},
 		matchers: []matcher{
-			{text: []string{"handshake failure", "tlsv1 alert", "sslv3 alert", "no shared cipher", "unsupported protocol", "wrong version number", "protocol version", "tls handshake", "ssl handshake", "no protocols available"}},
+			{text: []string{"handshake failure", "tlsv1 alert", "sslv3 alert", "no shared cipher", "unsupported protocol", "unsupported_protocol", "wrong version number", "tls handshake", "ssl handshake", "no protocols available", "could not accept ssl connection", "re:ssl_error_[a-z_]+_alert", "ssl routines:", "handshakefailure"}},
 		},
 	},
 	{
@@ -320,7 +346,8 @@ var causes = []Cause{
 			"If it recurs, read the server log at that time and enable TCP keepalives against idle cuts.",
 		},
 		matchers: []matcher{
-			{text: []string{"ssl syscall error", "ssl connection has been closed unexpectedly", "decryption failed or bad record mac", "ssl error: unexpected eof", "unexpected eof while reading"}},
+			// "EOF detected" or a time-out under TLS: the session was torn down, whatever caused it.
+			{text: []string{"ssl syscall error: eof detected", "ssl syscall error: operation timed out", "ssl syscall error: connection timed out", "ssl syscall error", "ssl connection has been closed unexpectedly", "decryption failed or bad record mac", "ssl error: unexpected eof", "unexpected eof while reading"}},
 		},
 	},
 	{
@@ -362,7 +389,8 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{sqlstate: "28P01"},
-			{text: []string{"password authentication failed", "authentication failed for user", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed"}},
+			// Not "authentication failed for user" alone: peer, ident, LDAP and the others say it too.
+			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server"}},
 		},
 	},
 	{
@@ -396,7 +424,7 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{sqlstate: "28000", text: []string{"peer authentication failed", "ident authentication failed"}},
-			{text: []string{"peer authentication failed", "ident authentication failed"}},
+			{text: []string{"peer authentication failed for user", "ident authentication failed for user"}},
 		},
 	},
 	{
@@ -435,7 +463,9 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{sqlstate: "28000", text: []string{"re:role \".*\" does not exist"}},
-			{text: []string{"re:role \".*\" does not exist", "re:role «.*» does not exist"}},
+			// The server's DETAIL under a password failure names the missing role: the more specific answer.
+			{text: []string{"re:detail:\\s+role \".*\" does not exist"}},
+			{text: []string{"re:role \".*\" does not exist", "re:role «.*» does not exist", "re:user \".*\" does not exist"}, fatal: true},
 		},
 	},
 	{
@@ -458,7 +488,7 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{sqlstate: "42501", text: []string{"permission denied for database"}},
-			{text: []string{"permission denied for database"}},
+			{text: []string{"permission denied for database"}, fatal: true},
 		},
 	},
 	{
@@ -469,6 +499,30 @@ var causes = []Cause{
 		},
 		matchers: []matcher{
 			{sqlstate: "28000"},
+			{text: []string{"ldap authentication failed", "radius authentication failed", "pam authentication failed", "bsd authentication failed", "gssapi authentication failed", "sspi authentication failed"}},
+		},
+	},
+	{
+		Code: AuthTokenInvalid, Category: Login,
+		Summary: "The server rejected the access token given as the password (Microsoft Entra ID, formerly Azure AD): it is malformed, expired, or for another resource.",
+		steps: []string{
+			"Get a fresh token for the database resource and pass it exactly as returned, as the password: `az account get-access-token --resource-type oss-rdbms --query accessToken --output tsv`.",
+			"Tokens last about an hour: a pool must fetch a new one for each new connection, not reuse the first.",
+			"Check that {user} is the Entra ID user or group name that was added to the server as an administrator or role.",
+		},
+		matchers: []matcher{
+			{text: []string{"access token has invalid format", "access token has expired", "access token is invalid"}},
+		},
+	},
+	{
+		Code: AuthUsernameFormat, Category: Login,
+		Summary: "The server's gateway wants the user name in another form: Azure Database for PostgreSQL single server takes user@servername.",
+		steps: []string{
+			"On single server, log in as {user}@{server} (for example `psql \"host={host} user={user}@{server} dbname=postgres sslmode=require\"`).",
+			"On flexible server the plain role name is right: check that the host name is that of the server you mean.",
+		},
+		matchers: []matcher{
+			{text: []string{"invalid username specified", "should be in <username@hostname> format", "should be in username@hostname format"}},
 		},
 	},
 	{
@@ -480,8 +534,8 @@ var causes = []Cause{
 			"Create it if it should exist: `CREATE DATABASE {database}`.",
 		},
 		matchers: []matcher{
-			{sqlstate: "3D000"},
-			{text: []string{"re:database \".*\" does not exist", "database does not exist"}},
+			{sqlstate: "3D000", fatal: true},
+			{text: []string{"re:database \".*\" does not exist", "database does not exist"}, fatal: true},
 		},
 	},
 	{
@@ -619,7 +673,7 @@ var causes = []Cause{
 			"If DNS points at the old primary, wait for it to follow the failover (keep DNS TTLs short) and retry.",
 		},
 		matchers: []matcher{
-			{text: []string{"session is read-only", "read only connection", "server is in hot standby mode", "could not make a writable connection"}},
+			{text: []string{"session is read-only", "read only connection", "server is in hot standby mode", "server is in standby mode", "could not make a writable connection"}},
 		},
 	},
 	{
@@ -630,7 +684,7 @@ var causes = []Cause{
 			"After a failover the roles swap: check which member is the standby now.",
 		},
 		matchers: []matcher{
-			{text: []string{"server is not in hot standby mode", "connection is not read only", "could not make a readonly connection"}},
+			{text: []string{"server is not in hot standby mode", "connection is not read only", "session is not read-only", "could not make a readonly connection"}},
 		},
 	},
 	{

@@ -23,50 +23,120 @@ type Message struct {
 // Classify names the cause of a message. A matcher that names the SQLSTATE outranks text alone, and among text
 // matches the longest pattern wins, so that "too many connections for role" beats "too many connections".
 // Unknown is returned when nothing matches.
+//
+// Two rules keep a message from being recognised as the wrong thing. A server SQLSTATE (any class but 08, which
+// clients give to every failure to connect) that a cause's matchers do not name rules out that cause's text
+// patterns: `role "x" does not exist (SQLSTATE 42704)` is a GRANT failing, not a login. And words the server says
+// as FATAL when it refuses a connection are a statement's error after `ERROR:` (a DROP DATABASE, a createdb).
 func Classify(m Message) *Cause {
-	text := strings.ToLower(m.Text)
-	var best *Cause
+	c, _, _ := classify(m)
+	return c
+}
+
+// Verdict is a cause recognised in a text, with the SQLSTATE found and where the deciding words are.
+type Verdict struct {
+	Cause    *Cause
+	SQLState string
+	// Start and End are the byte offsets in the text of the pattern or SQLSTATE that decided; both 0 when the
+	// cause is Unknown.
+	Start, End int
+}
+
+// Recognize parses a text as any client or the server printed it (see [Parse]) and classifies it (see [Classify]).
+func Recognize(text string) Verdict {
+	m := Parse(text)
+	c, start, end := classify(m)
+	return Verdict{Cause: c, SQLState: m.SQLState, Start: start, End: end}
+}
+
+func classify(m Message) (best *Cause, start, end int) {
+	text := lowerASCII(m.Text)
+	statementError := strings.Contains(m.Text, "ERROR:") && !strings.Contains(m.Text, "FATAL")
 	bestScore := 0
 	for i := range causes {
 		c := &causes[i]
+		blocked := m.SQLState != "" && !clientClass(m.SQLState) && c.namesOtherSQLState(m.SQLState)
 		for _, mt := range c.matchers {
-			if s := mt.score(m.SQLState, text); s > bestScore {
-				best, bestScore = c, s
+			if mt.sqlstate == "" && blocked || mt.fatal && statementError {
+				continue
+			}
+			if s, a, b := mt.score(m.SQLState, text); s > bestScore {
+				best, bestScore, start, end = c, s, a, b
 			}
 		}
 	}
 	if best == nil {
-		return byCode[Unknown]
+		return byCode[Unknown], 0, 0
 	}
-	return best
+	if end == 0 && m.SQLState != "" {
+		if i := strings.Index(m.Text, m.SQLState); i >= 0 {
+			start, end = i, i+len(m.SQLState)
+		}
+	}
+	return best, start, end
 }
 
-// score is 0 when the matcher does not match; otherwise higher for a more specific match.
-func (mt matcher) score(sqlstate, text string) int {
-	score := 0
+// namesOtherSQLState reports whether the cause has SQLSTATE matchers and none of them is sqlstate.
+func (c *Cause) namesOtherSQLState(sqlstate string) bool {
+	named := false
+	for _, mt := range c.matchers {
+		if mt.sqlstate != "" {
+			if strings.EqualFold(mt.sqlstate, sqlstate) {
+				return false
+			}
+			named = true
+		}
+	}
+	return named
+}
+
+// lowerASCII lowers ASCII letters only, so that byte offsets stay those of the original text.
+func lowerASCII(s string) string {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; 'A' <= c && c <= 'Z' {
+			b := []byte(s)
+			for j := i; j < len(b); j++ {
+				if c := b[j]; 'A' <= c && c <= 'Z' {
+					b[j] = c + 'a' - 'A'
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
+}
+
+// score is 0 when the matcher does not match; otherwise higher for a more specific match, with where the text
+// pattern matched (0, 0 for a SQLSTATE alone).
+func (mt matcher) score(sqlstate, text string) (score, start, end int) {
 	if mt.sqlstate != "" {
 		if !strings.EqualFold(mt.sqlstate, sqlstate) {
-			return 0
+			return 0, 0, 0
 		}
 		score += 1000
 	}
 	if len(mt.text) == 0 {
-		return score + 1
+		return score + 1, 0, 0
 	}
 	longest := 0
 	for _, t := range mt.text {
 		if rx, ok := compiled[t]; ok {
 			if loc := rx.FindStringIndex(text); loc != nil && loc[1]-loc[0] > longest {
-				longest = loc[1] - loc[0]
+				longest, start, end = loc[1]-loc[0], loc[0], loc[1]
 			}
-		} else if len(t) > longest && strings.Contains(text, t) {
-			longest = len(t)
+		} else if len(t) > longest {
+			if i := strings.Index(text, t); i >= 0 {
+				longest, start, end = len(t), i, i+len(t)
+			}
 		}
 	}
 	if longest == 0 {
-		return 0
+		return 0, 0, 0
 	}
-	return score + 1 + longest
+	if mt.weak {
+		return 1, start, end
+	}
+	return score + 1 + longest, start, end
 }
 
 // ClassifyError names the cause of an error returned by pgx, database/sql or the Go network stack. The error's
