@@ -489,3 +489,31 @@ func TestTLSHandshakeFailure(t *testing.T) {
 	r := check(t, c.ConnString("host=localhost", "user=app", "password="+appPassword, "dbname=postgres", "sslmode=require"), Options{})
 	expect(t, r, catalog.TLSHandshakeFailed, 1)
 }
+
+// TestStandby runs against a real streaming standby: target_session_attrs in both directions, a standby's facts,
+// and a standby with hot_standby off (57P03, in recovery).
+func TestStandby(t *testing.T) {
+	pgtest.Isolate(t)
+	primary := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	standby := pgtest.Start(t, pgtest.Options{StandbyOf: primary})
+	conn := func(c *pgtest.Cluster, tsa string) string {
+		return c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable", "target_session_attrs="+tsa)
+	}
+
+	r := check(t, conn(standby, "any"), Options{})
+	expect(t, r, catalog.OK, 0)
+	if !r.Server.InRecovery || !r.Server.ReadOnly {
+		t.Errorf("a standby is in recovery and read-only: %+v", r.Server)
+	}
+	expect(t, check(t, conn(standby, "primary"), Options{}), catalog.ServerReadOnly, 1)
+	expect(t, check(t, conn(standby, "read-write"), Options{}), catalog.ServerReadOnly, 1)
+	expect(t, check(t, conn(primary, "standby"), Options{}), catalog.ServerNotStandby, 1)
+	expect(t, check(t, conn(standby, "standby"), Options{}), catalog.OK, 0)
+
+	cold := pgtest.Start(t, pgtest.Options{StandbyOf: primary, Conf: map[string]string{"hot_standby": "off"}})
+	r = check(t, conn(cold, "any"), Options{})
+	expect(t, r, catalog.ServerRecovery, 1)
+	if r.Diagnosis.SQLState != "57P03" || !r.Diagnosis.Transient {
+		t.Errorf("want a transient 57P03: %+v", r.Diagnosis)
+	}
+}

@@ -49,6 +49,11 @@ type Options struct {
 
 	Roles     []Role
 	Databases []Database
+
+	// StandbyOf makes the cluster a streaming standby of another one (pg_basebackup -R over the primary's unix
+	// socket) instead of a new cluster. Roles and databases come from the primary, so Roles and Databases must be
+	// empty; Conf applies (hot_standby=off gives 57P03 "Hot standby mode is disabled").
+	StandbyOf *Cluster
 }
 
 // Role is created with CREATE ROLE after the server starts.
@@ -87,6 +92,7 @@ type Cluster struct {
 
 var defaultHBA = []string{
 	"local all all trust",
+	"local replication all trust", // for a standby's pg_basebackup and streaming
 	"host all all 127.0.0.1/32 scram-sha-256",
 	"host all all ::1/128 scram-sha-256",
 }
@@ -119,7 +125,14 @@ func Start(t testing.TB, opts Options) *Cluster {
 	if err := srv.own(dir); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
-	if err := srv.initdb(c.data); err != nil {
+	if p := opts.StandbyOf; p != nil {
+		if len(opts.Roles)+len(opts.Databases) > 0 {
+			t.Fatalf("pgtest: a standby takes its roles and databases from the primary")
+		}
+		if err := srv.run(dir, "pg_basebackup", "-D", c.data, "-h", p.SocketDir, "-p", strconv.Itoa(p.Port), "-U", "postgres", "-R", "-X", "stream", "-c", "fast"); err != nil {
+			t.Fatalf("pgtest: standby: %v", err)
+		}
+	} else if err := srv.initdb(c.data); err != nil {
 		t.Fatalf("pgtest: %v", err)
 	}
 	version, err := os.ReadFile(filepath.Join(c.data, "PG_VERSION"))
