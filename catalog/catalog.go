@@ -50,6 +50,17 @@ type matcher struct {
 	fatal bool
 	// weak marks words that are rarely the whole story: they win only when nothing else matches.
 	weak bool
+	// prepared are the text patterns ready to search, made once from text (see prefilter.go).
+	prepared []pattern
+}
+
+// pattern is a text pattern ready to search: the lower-case substring, or the compiled regular expression with the
+// literal runs any match contains; anchor is the four-byte piece the prefilter looks for.
+type pattern struct {
+	text   string
+	rx     *regexp.Regexp
+	runs   []string
+	anchor uint32
 }
 
 // Steps renders the numbered next steps for the given facts, in the language of the managed service when one is
@@ -96,9 +107,7 @@ var byCode = func() map[Code]*Cause {
 		m[c.Code] = c
 		for _, mt := range c.matchers {
 			for _, t := range mt.text {
-				if rx, ok := strings.CutPrefix(t, "re:"); ok {
-					compiled[t] = regexp.MustCompile(rx)
-				} else if t != strings.ToLower(t) {
+				if _, ok := strings.CutPrefix(t, "re:"); !ok && t != strings.ToLower(t) {
 					panic(fmt.Sprintf("catalog: %s: text pattern %q must be lower case", c.Code, t))
 				}
 			}
@@ -106,6 +115,3 @@ var byCode = func() map[Code]*Cause {
 	}
 	return m
 }()
-
-// compiled holds the regular expressions among the text patterns, keyed by the pattern as written.
-var compiled = map[string]*regexp.Regexp{}

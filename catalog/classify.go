@@ -51,16 +51,19 @@ func Recognize(text string) Verdict {
 
 func classify(m Message) (best *Cause, start, end int) {
 	text := lowerASCII(m.Text)
+	var grams gramSet
+	grams.fill(text)
 	statementError := strings.Contains(m.Text, "ERROR:") && !strings.Contains(m.Text, "FATAL")
 	bestScore := 0
 	for i := range causes {
 		c := &causes[i]
 		blocked := m.SQLState != "" && !clientClass(m.SQLState) && c.namesOtherSQLState(m.SQLState)
-		for _, mt := range c.matchers {
+		for j := range c.matchers {
+			mt := &c.matchers[j]
 			if mt.sqlstate == "" && blocked || mt.fatal && statementError {
 				continue
 			}
-			if s, a, b := mt.score(m.SQLState, text); s > bestScore {
+			if s, a, b := mt.score(m.SQLState, text, &grams); s > bestScore {
 				best, bestScore, start, end = c, s, a, b
 			}
 		}
@@ -107,8 +110,8 @@ func lowerASCII(s string) string {
 }
 
 // score is 0 when the matcher does not match; otherwise higher for a more specific match, with where the text
-// pattern matched (0, 0 for a SQLSTATE alone).
-func (mt matcher) score(sqlstate, text string) (score, start, end int) {
+// pattern matched (0, 0 for a SQLSTATE alone). A pattern whose anchor is not in the text's grams is not looked for.
+func (mt *matcher) score(sqlstate, text string, grams *gramSet) (score, start, end int) {
 	if mt.sqlstate != "" {
 		if !strings.EqualFold(mt.sqlstate, sqlstate) {
 			return 0, 0, 0
@@ -119,14 +122,21 @@ func (mt matcher) score(sqlstate, text string) (score, start, end int) {
 		return score + 1, 0, 0
 	}
 	longest := 0
-	for _, t := range mt.text {
-		if rx, ok := compiled[t]; ok {
-			if loc := rx.FindStringIndex(text); loc != nil && loc[1]-loc[0] > longest {
+	for i := range mt.prepared {
+		p := &mt.prepared[i]
+		if !grams.has(p.anchor) {
+			continue
+		}
+		if p.rx != nil {
+			if !containsAll(text, p.runs) {
+				continue
+			}
+			if loc := p.rx.FindStringIndex(text); loc != nil && loc[1]-loc[0] > longest {
 				longest, start, end = loc[1]-loc[0], loc[0], loc[1]
 			}
-		} else if len(t) > longest {
-			if i := strings.Index(text, t); i >= 0 {
-				longest, start, end = len(t), i, i+len(t)
+		} else if len(p.text) > longest {
+			if i := strings.Index(text, p.text); i >= 0 {
+				longest, start, end = len(p.text), i, i+len(p.text)
 			}
 		}
 	}
@@ -137,6 +147,34 @@ func (mt matcher) score(sqlstate, text string) (score, start, end int) {
 		return 1, start, end
 	}
 	return score + 1 + longest, start, end
+}
+
+func containsAll(text string, runs []string) bool {
+	for _, r := range runs {
+		if !strings.Contains(text, r) {
+			return false
+		}
+	}
+	return true
+}
+
+// gramSet is a small Bloom filter of the four-byte pieces of a text: it tells most absent patterns from present
+// ones before any search.
+type gramSet [64]uint64
+
+func (g *gramSet) fill(lower string) {
+	*g = gramSet{}
+	var h uint32
+	for i := 0; i < len(lower); i++ {
+		h = h<<8 | uint32(lower[i])
+		x := (h * 0x9E3779B1) >> 20
+		g[x>>6&63] |= 1 << (x & 63)
+	}
+}
+
+func (g *gramSet) has(h uint32) bool {
+	x := (h * 0x9E3779B1) >> 20
+	return g[x>>6&63]&(1<<(x&63)) != 0
 }
 
 // ClassifyError names the cause of an error returned by pgx, database/sql or the Go network stack. The error's

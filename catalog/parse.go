@@ -21,15 +21,6 @@ func Parse(text string) Message {
 	return Message{SQLState: sqlstateOf(text), Text: text}
 }
 
-// sqlstateFramings find a SQLSTATE where a client or the server prints one; the first submatch is the code.
-var sqlstateFramings = []*regexp.Regexp{
-	regexp.MustCompile(`(?i:sql ?state)\W{0,4}E?([0-9A-Z]{5})\b`),
-	regexp.MustCompile(`(?i:\bpgcode|\bcode)\W{1,4}([0-9A-Z]{5})\b`),
-	regexp.MustCompile(`\b(?:FATAL|ERROR|PANIC|PGFATAL|PGERROR)\W{0,3}([0-9A-Z]{5})\b`),
-	regexp.MustCompile(`(?:^|[\s:>\]])([0-9A-Z]{5}):(?:\s|\d)`),
-	regexp.MustCompile(`(?:^|\s)([0-9A-Z]{5}):?\s+(?:FATAL|ERROR|PANIC|WARNING|LOG):`),
-}
-
 // sqlstateClasses are the classes of PostgreSQL's errcodes.txt; a five-character token outside them is not a
 // SQLSTATE (a port, a process id, a word).
 var sqlstateClasses = map[string]bool{}
@@ -40,15 +31,90 @@ func init() {
 	}
 }
 
+// sqlstateOf finds the first SQLSTATE in one of the framings of Parse: a token of five upper-case letters and
+// digits, with a digit, of a known class, where the words around it say it is one. It looks at each token once,
+// without regular expressions: a whole log goes through here.
 func sqlstateOf(text string) string {
-	for _, rx := range sqlstateFramings {
-		for _, m := range rx.FindAllStringSubmatch(text, 4) {
-			if code := m[1]; sqlstateClasses[code[:2]] && strings.ContainsAny(code, "0123456789") && code != "00000" {
-				return code
+	for i := 0; i < len(text); {
+		if !isCodeByte(text[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(text) && isAlnum(text[j]) {
+			j++
+		}
+		tok := text[i:j]
+		if len(tok) == 6 && tok[0] == 'E' && isCode(tok[1:]) && hasSuffixFold(text[:i], "sqlstate(") {
+			return tok[1:] // tokio-postgres: SqlState(E28P01)
+		}
+		if len(tok) == 5 && isCode(tok) && framed(text, i, j) {
+			return tok
+		}
+		i = j
+	}
+	return ""
+}
+
+func isCodeByte(c byte) bool { return '0' <= c && c <= '9' || 'A' <= c && c <= 'Z' }
+
+func isAlnum(c byte) bool { return isCodeByte(c) || 'a' <= c && c <= 'z' || c == '_' }
+
+func isCode(tok string) bool {
+	digit := false
+	for i := 0; i < len(tok); i++ {
+		if !isCodeByte(tok[i]) {
+			return false
+		}
+		digit = digit || tok[i] <= '9'
+	}
+	return digit && tok != "00000" && sqlstateClasses[tok[:2]]
+}
+
+// framed reports whether the words around text[i:j] say it is a SQLSTATE.
+func framed(text string, i, j int) bool {
+	// Before it, across at most four characters of punctuation and space: "SQLSTATE", "SQL State", "code",
+	// "pgcode", or a severity in capitals ("FATAL 28P01", "ERROR: 28P01", "PGFATAL [28P01]").
+	k := i
+	for k > 0 && i-k < 4 && !isAlnum(text[k-1]) {
+		k--
+	}
+	before := text[:k]
+	if k < i || hasSuffixFold(before, "sqlstate") {
+		for _, w := range []string{"sqlstate", "sql state", "code"} {
+			if hasSuffixFold(before, w) {
+				return true
+			}
+		}
+		for _, w := range []string{"FATAL", "ERROR", "PANIC"} {
+			if strings.HasSuffix(before, w) {
+				return true
 			}
 		}
 	}
-	return ""
+	// After it: "28P01: " or "28P01:210:" (Npgsql, libpq's verbose errors), from the start of a line or after
+	// space, ':', '>' or ']'; or, at the start of a line or after space, a severity and ':' (a server log whose
+	// log_line_prefix has %e).
+	rest := text[j:]
+	if (i == 0 || strings.IndexByte(" \t\n:>]", text[i-1]) >= 0) && len(rest) >= 2 && rest[0] == ':' &&
+		(rest[1] == ' ' || '0' <= rest[1] && rest[1] <= '9') {
+		return true
+	}
+	if i == 0 || text[i-1] == ' ' || text[i-1] == '\t' || text[i-1] == '\n' {
+		rest = strings.TrimPrefix(rest, ":")
+		if trimmed := strings.TrimLeft(rest, " \t"); len(trimmed) < len(rest) {
+			for _, sev := range []string{"FATAL:", "ERROR:", "PANIC:", "WARNING:", "LOG:"} {
+				if strings.HasPrefix(trimmed, sev) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func hasSuffixFold(s, suffix string) bool {
+	return len(s) >= len(suffix) && strings.EqualFold(s[len(s)-len(suffix):], suffix)
 }
 
 // clientClass is SQLSTATE class 08, connection exception: clients (libpq for PDO, PgJDBC, pgbouncer) give it to any
