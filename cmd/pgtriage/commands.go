@@ -16,5 +16,6 @@ func commands(d deps) []*cobra.Command {
 	return []*cobra.Command{
 		newCheckCmd(d),
 		newFirewallCmd(),
+		newExplainCmd(),
 	}
 }
