@@ -29,6 +29,7 @@ type scanner struct {
 	msgLine   int    // its first line
 	msgHit    bool   // one of its lines may hold a cause
 	traceback bool   // it is a Python traceback that has not reached its exception line yet
+	libpq     int8   // it holds "connection to server ": 1 yes, -1 no, 0 not looked yet
 }
 
 func newScanner(r io.Reader, emit func([]byte, int)) *scanner {
@@ -109,6 +110,10 @@ func (s *scanner) take(line []byte) {
 	s.msgLine = s.lines
 	s.msgHit = hit
 	s.traceback = bytes.HasPrefix(line, []byte("Traceback (most recent call last)"))
+	s.libpq = 0
+	if bytes.HasPrefix(line, libpqAttempt) {
+		s.libpq = 1
+	}
 }
 
 func (s *scanner) flush() {
@@ -149,7 +154,14 @@ func (s *scanner) continues(line []byte) bool {
 	case bytes.HasPrefix(line, causedBy), bytes.HasPrefix(line, dotnetInner), bytes.HasPrefix(line, libpqFailedLine):
 		return true
 	case bytes.HasPrefix(line, libpqAttempt):
-		return bytes.Contains(s.msg, libpqAttempt)
+		// Looked for once a message, so that a long run of such lines stays linear.
+		if s.libpq == 0 {
+			s.libpq = -1
+			if bytes.Contains(s.msg, libpqAttempt) {
+				s.libpq = 1
+			}
+		}
+		return s.libpq == 1
 	}
 	i := bytes.Index(line, serverSep)
 	if i <= 0 {
