@@ -173,7 +173,7 @@ var causes = []Cause{
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
-				"Add a firewall rule for {client_addr}: `az postgres flexible-server firewall-rule create --resource-group {resource_group} --name {server} --rule-name allow-client --start-ip-address {client_addr} --end-ip-address {client_addr}`.",
+				"Add a firewall rule for {client_addr}: `{azure_allow_command}`.",
 				"If the server uses private access (VNet), connect from inside the VNet or a peered network; public firewall rules do not apply.",
 				"Check that outbound port 5432 is open on the client's network (corporate firewalls often block it).",
 			},
@@ -436,7 +436,7 @@ var causes = []Cause{
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
-				"Add a firewall rule for {client_addr}: `az postgres flexible-server firewall-rule create --resource-group {resource_group} --name {server} --rule-name allow-client --start-ip-address {client_addr} --end-ip-address {client_addr}`.",
+				"Add a firewall rule for {client_addr}: `{azure_allow_command}`.",
 				"The server saw the client as {client_addr}: if that is a NAT or proxy address, allow that one.",
 				"Check with `pgtriage firewall --rules rules.json --ip {client_addr}` against `az postgres flexible-server firewall-rule list --resource-group {resource_group} --name {server}`.",
 			},

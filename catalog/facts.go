@@ -38,6 +38,13 @@ var placeholders = map[string]string{
 	"resource_group":  "<resource-group>",
 }
 
+// derived are facts computed from other facts.
+var derived = map[string]func(Facts) string{
+	"azure_allow_command": func(f Facts) string {
+		return AzureAllowCommand(f["server"], f["resource_group"], f["client_addr"])
+	},
+}
+
 var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (f Facts) expand(s string) string {
@@ -45,6 +52,9 @@ func (f Facts) expand(s string) string {
 		name := m[1 : len(m)-1]
 		if v := f[name]; v != "" {
 			return v
+		}
+		if d, ok := derived[name]; ok {
+			return d(f)
 		}
 		if p, ok := placeholders[name]; ok {
 			return p

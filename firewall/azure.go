@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"net/netip"
 	"strings"
+
+	"github.com/pgtriage/pgtriage/catalog"
 )
 
 // resourceID is what an Azure resource id says about the server a firewall rule belongs to.
@@ -52,28 +54,5 @@ func AzureAllowCommand(server, resourceGroup string, addr netip.Addr) (string, e
 		}
 		return "", fmt.Errorf("%s is an IPv6 address: Azure firewall rules take IPv4 addresses only", addr)
 	}
-	ip := addr.String()
-	return strings.Join([]string{
-		"az postgres flexible-server firewall-rule create",
-		"--resource-group", shellWord(resourceGroup, "<resource-group>"),
-		"--name", shellWord(server, "<server>"),
-		"--rule-name", "allow-" + strings.ReplaceAll(ip, ".", "-"),
-		"--start-ip-address", ip,
-		"--end-ip-address", ip,
-	}, " "), nil
-}
-
-// shellWord quotes s for a POSIX shell unless it is made only of characters that need no quoting; empty s gives the
-// placeholder. Names come from input files, so they are never pasted in raw.
-func shellWord(s, placeholder string) string {
-	if s == "" {
-		return placeholder
-	}
-	plain := strings.IndexFunc(s, func(r rune) bool {
-		return !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("-_.", r))
-	}) < 0
-	if plain {
-		return s
-	}
-	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+	return catalog.AzureAllowCommand(server, resourceGroup, addr.String()), nil
 }

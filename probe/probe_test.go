@@ -474,7 +474,7 @@ func TestAzureFirewallSteps(t *testing.T) {
 	r := check(t, c.ConnString("host="+host, "user=app", "password="+appPassword, "dbname=postgres", "sslmode=verify-full", "sslrootcert="+c.CAFile), Options{Resolver: dns.Resolver()})
 	expect(t, r, catalog.AuthHBARejected, 1)
 	steps := strings.Join(r.Diagnosis.Steps, "\n")
-	want := "az postgres flexible-server firewall-rule create --resource-group <resource-group> --name orders-db --rule-name allow-client --start-ip-address 127.0.0.1 --end-ip-address 127.0.0.1"
+	want := "az postgres flexible-server firewall-rule create --resource-group <resource-group> --name orders-db --rule-name allow-127-0-0-1 --start-ip-address 127.0.0.1 --end-ip-address 127.0.0.1"
 	if !strings.Contains(steps, want) || r.Diagnosis.ClientAddress != "127.0.0.1" {
 		t.Errorf("want the az command for 127.0.0.1 on orders-db:\n%s", steps)
 	}
