@@ -237,25 +237,3 @@ func TestFactsFrom(t *testing.T) {
 		}
 	}
 }
-
-// The prefilter's promise: a text it turns away line by line is one Classify does not recognise.
-func TestMayMatchKeepsEveryRecognisedMessage(t *testing.T) {
-	for i, e := range readCorpus(t) {
-		v := Recognize(e.Text)
-		if v.Cause.Code == Unknown {
-			continue
-		}
-		hit := false
-		for _, line := range strings.Split(e.Text, "\n") {
-			hit = hit || MayMatch([]byte(line))
-		}
-		if !hit {
-			t.Errorf("corpus.jsonl:%d: recognised as %s, but no line passes MayMatch: %.120q", i+1, v.Cause.Code, e.Text)
-		}
-	}
-	for _, line := range strings.Split(strings.TrimSpace(ordinary), "\n") {
-		if MayMatch([]byte(line)) {
-			t.Logf("ordinary line passes the prefilter: %s", line)
-		}
-	}
-}
