@@ -237,3 +237,23 @@ func TestFactsFrom(t *testing.T) {
 		}
 	}
 }
+
+// Messages nobody put in the corpus, written the way each client prints them: the matchers must generalise.
+func TestRecognizeUnseenFramings(t *testing.T) {
+	for text, want := range map[string]Code{
+		"failed to connect to `user=app database=app`: dial tcp 10.0.0.1:5432: i/o timeout":                                   TCPTimeout,
+		"psql: error: connection to server on socket \"/var/run/postgresql/.s.PGSQL.5432\" failed: No such file or directory": TCPRefused,
+		`org.postgresql.util.PSQLException: FATAL: no pg_hba.conf entry for host "1.2.3.4", user "x", database "y", SSL off`:  AuthHBARejected,
+		`FATAL: remaining connection slots are reserved for roles with privileges of the "pg_use_reserved_connections" role`:  LimitsReservedSlots,
+		"ERROR: duplicate key value violates unique constraint \"orders_pkey\" (SQLSTATE 23505)":                              Unknown,
+		"FATAL:  Passwort-Authentifizierung für Benutzer »app« fehlgeschlagen (SQLSTATE 28P01)":                               AuthPasswordFailed,
+	} {
+		if got := Recognize(text).Cause.Code; got != want {
+			t.Errorf("Recognize(%q) = %s, want %s", text, got, want)
+		}
+	}
+	f := FactsFrom("dial tcp 10.0.0.1:5432: connect: connection refused")
+	if f["address"] != "10.0.0.1" || f["port"] != "5432" {
+		t.Errorf("facts from a Go dial error: %v", f)
+	}
+}

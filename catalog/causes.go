@@ -160,7 +160,7 @@ var causes = []Cause{
 		matchers: []matcher{
 			// Not libpq's hint "Is the server running on that host and accepting TCP/IP connections?": it follows every
 			// failed connect(), unreachable networks and time-outs too.
-			{text: []string{"connection refused", "econnrefused", "is the server running locally and accepting", "actively refused", "connectexception: connection refused", "could not connect to server: no such file or directory", "target machine actively refused", "check that the hostname and port are correct and that the postmaster is accepting", "connect: no such file or directory", "connect() failed: no such file or directory", "is the postmaster running"}},
+			{text: []string{"connection refused", "econnrefused", "is the server running locally and accepting", "actively refused", "connectexception: connection refused", "could not connect to server: no such file or directory", "target machine actively refused", "check that the hostname and port are correct and that the postmaster is accepting", "connect: no such file or directory", "re:connection to server on socket \"[^\"]*\" failed: no such file or directory", "connect() failed: no such file or directory", "is the postmaster running"}},
 		},
 	},
 	{
@@ -187,7 +187,7 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			{text: []string{"timeout expired", "connection timed out", "etimedout", "connect timed out", "sockettimeoutexception", "timeout while connecting", "can't reach database server", "operation timed out", "connection attempt timed out", "timeout during connect", "the operation has timed out", "system.timeoutexception", "connection timeout expired"}},
+			{text: []string{"timeout expired", "connection timed out", "etimedout", "connect timed out", "sockettimeoutexception", "timeout while connecting", "can't reach database server", "operation timed out", "connection attempt timed out", "timeout during connect", "the operation has timed out", "re:dial tcp \\S+: i/o timeout", "re:dial tcp \\S+: connect: i/o timeout", "system.timeoutexception", "connection timeout expired"}},
 		},
 	},
 	{
@@ -284,8 +284,9 @@ var causes = []Cause{
 			},
 		},
 		matchers: []matcher{
-			// Before PostgreSQL 14 the pg_hba rejection said "SSL off" where it now says "no encryption".
-			{text: []string{"ssl connection is required", "connection requires ssl", "re:no pg_hba\\.conf entry for .*ssl off"}},
+			// Not "no pg_hba.conf entry ..., no encryption" (or "SSL off" before PostgreSQL 14): a missing line says the
+			// same, so only check, which can try TLS, tells tls.required from auth.hba_rejected.
+			{text: []string{"ssl connection is required", "connection requires ssl"}},
 		},
 	},
 	{
@@ -433,6 +434,7 @@ var causes = []Cause{
 		steps: []string{
 			"Add a line to pg_hba.conf for this client, for example `hostssl {database} {user} {client_addr}/32 scram-sha-256`, then reload the server (`SELECT pg_reload_conf()`).",
 			"Check that the client address the server saw ({client_addr}) is the one you expect: NAT, proxies and VPNs change it.",
+			"If the message ends in \"no encryption\" (\"SSL off\" before PostgreSQL 14) and the server admits this client over TLS only (hostssl lines, rds.force_ssl, require_secure_transport), connect with sslmode=verify-full; `pgtriage check` tells the two apart.",
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {

@@ -13,16 +13,18 @@ import (
 //	resource_group
 type Facts map[string]string
 
-// placeholders are said in place of a fact nobody found, so that a step stays an instruction a person can follow.
+// placeholders are said in place of a fact nobody found: <name> marks what the user fills in, so that a step stays
+// an instruction (and a command) a person can follow. <client-address> is the address the server saw, which its
+// "no pg_hba.conf entry for host" message names.
 var placeholders = map[string]string{
-	"host":            "the server's host name",
-	"port":            "the port",
-	"user":            "the role",
-	"database":        "the database",
-	"address":         "the server's address",
-	"client_addr":     "your client's public IP address (the server's error names the address it saw)",
-	"sslmode":         "the sslmode",
-	"method":          "the authentication method",
+	"host":            "<host>",
+	"port":            "<port>",
+	"user":            "<role>",
+	"database":        "<database>",
+	"address":         "<server-address>",
+	"client_addr":     "<client-address>",
+	"sslmode":         "<sslmode>",
+	"method":          "a password method",
 	"passfile":        "~/.pgpass",
 	"looked_in":       "the connection string, PGPASSWORD and the passfile",
 	"max_connections": "max_connections",

@@ -135,7 +135,10 @@ var factPatterns = []struct {
 	{"host", regexp.MustCompile("failed to connect to `host=([^\\s`]{1,253})")},
 	{"host", regexp.MustCompile(`getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9.\-]{1,253})`)},
 	{"host", regexp.MustCompile(`Connection to ([A-Za-z0-9.\-]{1,253}):\d+ refused`)},
+	{"address", regexp.MustCompile(`dial tcp \[?([0-9A-Fa-f.:]{2,45}?)\]?:\d{1,5}:`)},
+	{"address", regexp.MustCompile(`connection to server at "[^"]{1,253}" \(([0-9A-Fa-f.:]{2,45})\)`)},
 	{"port", regexp.MustCompile(`, port (\d{1,5}) failed`)},
+	{"port", regexp.MustCompile(`dial tcp \S+:(\d{1,5}):`)},
 	{"port", regexp.MustCompile(`Connection to [A-Za-z0-9.\-]{1,253}:(\d{1,5}) refused`)},
 }
 
