@@ -553,7 +553,7 @@ var causes = []Cause{
 	},
 	{
 		Code: LimitsTooManyConnections, Category: Limits, Transient: true,
-		Summary: "The server has no connection slot left (max_connections {max_connections} reached).",
+		Summary: "The server has no connection slot left: every one of its max_connections is in use.",
 		steps: []string{
 			"Retry with backoff: a burst of connections usually passes.",
 			"Find who holds the connections: `SELECT usename, application_name, client_addr, state, count(*) FROM pg_stat_activity GROUP BY 1,2,3,4 ORDER BY 5 DESC`.",
@@ -593,7 +593,7 @@ var causes = []Cause{
 	},
 	{
 		Code: LimitsRoleLimit, Category: Limits,
-		Summary: "The role {user} has reached its own connection limit ({role_limit}).",
+		Summary: "The role {user} has reached its own connection limit (ALTER ROLE ... CONNECTION LIMIT).",
 		steps: []string{
 			"Find this role's sessions: `SELECT application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE usename = '{user}' GROUP BY 1,2,3`.",
 			"Raise the limit if it is too low: `ALTER ROLE {user} CONNECTION LIMIT <n>`, or make the application's pool smaller.",
@@ -605,7 +605,7 @@ var causes = []Cause{
 	},
 	{
 		Code: LimitsDBLimit, Category: Limits,
-		Summary: "The database {database} has reached its connection limit ({db_limit}).",
+		Summary: "The database {database} has reached its connection limit (ALTER DATABASE ... CONNECTION LIMIT).",
 		steps: []string{
 			"Find the database's sessions: `SELECT usename, application_name, state, count(*) FROM pg_stat_activity WHERE datname = '{database}' GROUP BY 1,2,3`.",
 			"Raise the limit if it is too low: `ALTER DATABASE {database} CONNECTION LIMIT <n>`, or make the application's pools smaller.",

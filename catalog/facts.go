@@ -9,35 +9,28 @@ import (
 //
 //	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
 //	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
-//	max_connections, reserved, used, role_limit, db_limit, cert_names, cert_not_after, timeout, tsa, server,
-//	resource_group
+//	cert_names, cert_not_after, tsa, server, resource_group; and azure_allow_command, derived from them
 type Facts map[string]string
 
 // placeholders are said in place of a fact nobody found: <name> marks what the user fills in, so that a step stays
 // an instruction (and a command) a person can follow. <client-address> is the address the server saw, which its
 // "no pg_hba.conf entry for host" message names.
 var placeholders = map[string]string{
-	"host":            "<host>",
-	"port":            "<port>",
-	"user":            "<role>",
-	"database":        "<database>",
-	"address":         "<server-address>",
-	"client_addr":     "<client-address>",
-	"sslmode":         "<sslmode>",
-	"method":          "a password method",
-	"passfile":        "~/.pgpass",
-	"looked_in":       "the connection string, PGPASSWORD and the passfile",
-	"max_connections": "max_connections",
-	"reserved":        "the reserved slots",
-	"used":            "the connections in use",
-	"role_limit":      "the role's connection limit",
-	"db_limit":        "the database's connection limit",
-	"cert_names":      "the names in the certificate",
-	"cert_not_after":  "its expiry date",
-	"timeout":         "the connect timeout",
-	"tsa":             "read-only or standby",
-	"server":          "<server-name>",
-	"resource_group":  "<resource-group>",
+	"host":           "<host>",
+	"port":           "<port>",
+	"user":           "<role>",
+	"database":       "<database>",
+	"address":        "<server-address>",
+	"client_addr":    "<client-address>",
+	"sslmode":        "<sslmode>",
+	"method":         "a password method",
+	"passfile":       "~/.pgpass",
+	"looked_in":      "the connection string, PGPASSWORD and the passfile",
+	"cert_names":     "the names in the certificate",
+	"cert_not_after": "its expiry date",
+	"tsa":            "read-only or standby",
+	"server":         "<server-name>",
+	"resource_group": "<resource-group>",
 }
 
 // derived are facts computed from other facts.

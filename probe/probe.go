@@ -174,7 +174,7 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 // facts are what the steps may name.
 func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
 	s := p.settings
-	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode, "timeout": p.timeout.String(),
+	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode,
 		"looked_in": strings.Join(s.Password.LookedIn, "; "), "tsa": s.TargetSessionAttrs}
 	if len(s.Targets) > 0 {
 		f.ForHost(s.Targets[0].Host)
@@ -186,8 +186,6 @@ func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
 	}
 	if srv != nil {
 		f["client_addr"] = srv.ClientAddress
-		f["max_connections"] = fmt.Sprint(srv.Connections.Max)
-		f["reserved"] = fmt.Sprint(srv.Connections.Reserved)
 	}
 	return f
 }
