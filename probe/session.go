@@ -24,7 +24,6 @@ type attempt struct {
 	fail     *failure
 	server   *Server
 	tls      *tlsResult
-	clear    bool // the session ran without TLS
 }
 
 func (a *attempt) stage(name string, status StageStatus, start time.Time, detail string) {
@@ -81,13 +80,11 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 	s := p.settings
 	host := a.d.ep.name()
 	if a.d.network == "unix" {
-		a.clear = true
 		a.stage("protocol", StageSkip, time.Time{}, "unix-domain socket: no TLS, as libpq")
 		a.stage("tls", StageSkip, time.Time{}, "unix-domain socket")
 		return conn, true
 	}
 	if s.SSLMode == "disable" {
-		a.clear = true
 		a.stage("protocol", StageSkip, time.Time{}, "sslmode=disable: no SSLRequest, startup in the clear")
 		a.stage("tls", StageSkip, time.Time{}, "sslmode=disable")
 		return conn, true
@@ -120,7 +117,6 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 					evidence: fmt.Sprintf("the server answered N to SSLRequest (no TLS), but sslmode=%s requires TLS", s.SSLMode)})
 				return nil, false
 			}
-			a.clear = true
 			a.stage("protocol", StageOK, start, "PostgreSQL answered the SSLRequest: N (no TLS)")
 			a.stage("tls", StageWarn, time.Time{}, fmt.Sprintf("the server does not offer TLS; sslmode=%s continues in the clear", s.SSLMode))
 			return conn, true
