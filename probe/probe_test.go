@@ -90,6 +90,17 @@ func TestTLSCluster(t *testing.T) {
 			t.Errorf("startup stage should name SCRAM-SHA-256: %+v", st)
 		}
 	})
+	t.Run("channel binding required", func(t *testing.T) {
+		r := check(t, full("channel_binding=require"), Options{})
+		expect(t, r, catalog.OK, 0)
+		bound := false
+		for _, e := range r.Trace {
+			bound = bound || strings.Contains(e.Message, "SASLInitialResponse SCRAM-SHA-256-PLUS")
+		}
+		if !bound {
+			t.Errorf("the trace should show SCRAM-SHA-256-PLUS chosen: %+v", r.Trace)
+		}
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		r := check(t, full("password=wrong-pw"), Options{})
 		expect(t, r, catalog.AuthPasswordFailed, 1)

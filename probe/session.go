@@ -177,15 +177,17 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	}
 	cfg.Host = host
 	cfg.LookupFunc = func(context.Context, string) ([]string, error) { return []string{host}, nil }
-	wc := &wireConn{Conn: conn, rec: a.rec}
+	// pgx gets the connection as it is (a *tls.Conn after TLS, for channel binding) and reads and writes it through
+	// the recording frontend.
 	used := false
 	cfg.DialFunc = func(context.Context, string, string) (net.Conn, error) {
 		if used {
 			return nil, errors.New("pgtriage opens one connection per attempt")
 		}
 		used = true
-		return wc, nil
+		return conn, nil
 	}
+	cfg.BuildFrontend = (&wire{rec: a.rec}).frontendBuilder
 	noPassword := cfg.Password == ""
 	if noPassword && cfg.RequireAuth == "" {
 		cfg.RequireAuth = "!password,!md5,!scram-sha-256"

@@ -3,10 +3,12 @@ package probe
 import (
 	"encoding/binary"
 	"fmt"
-	"net"
+	"io"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgproto3"
 )
 
 // tracer collects the trace of a whole check: network events and protocol messages, never a secret.
@@ -42,29 +44,47 @@ func (r *recorder) setAnswered() {
 	r.mu.Unlock()
 }
 
-// wireConn passes bytes through unchanged and decodes the PostgreSQL messages in both directions for the recorder.
-type wireConn struct {
-	net.Conn
-	rec              *recorder
-	in, out          []byte // partial messages
-	startupSent      bool   // the first frontend message has no type byte
-	awaitingSASLNext bool
-	broken           bool // the backend sent something undecodable: stop decoding
+// wire decodes the PostgreSQL messages pgx reads and writes, for the recorder. It wraps the streams of pgx's
+// frontend (Config.BuildFrontend) rather than the connection, so that pgx keeps the *tls.Conn itself and can bind
+// SCRAM to the TLS channel (SCRAM-SHA-256-PLUS).
+type wire struct {
+	rec         *recorder
+	in, out     []byte // partial messages
+	startupSent bool   // the first frontend message has no type byte
+	lastAuth    uint32 // the last authentication request: what a 'p' message answers
+	broken      bool   // the backend sent something undecodable: stop decoding
 }
 
-func (c *wireConn) Read(p []byte) (int, error) {
-	n, err := c.Conn.Read(p)
-	if n > 0 {
-		c.in = append(c.in, p[:n]...)
-		if !c.broken {
-			c.in = c.decode(c.in, c.backend, isBackendType)
-			c.broken = c.in == nil && c.rec.garbage != nil
-		}
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
+
+type writeFunc func([]byte) (int, error)
+
+func (f writeFunc) Write(p []byte) (int, error) { return f(p) }
+
+// frontend builds pgx's frontend over recording streams.
+func (c *wire) frontendBuilder(r io.Reader, w io.Writer) *pgproto3.Frontend {
+	return pgproto3.NewFrontend(readFunc(func(p []byte) (int, error) {
+		n, err := r.Read(p)
+		c.received(p[:n])
+		return n, err
+	}), writeFunc(func(p []byte) (int, error) {
+		c.sent(p)
+		return w.Write(p)
+	}))
+}
+
+func (c *wire) received(p []byte) {
+	if len(p) == 0 || c.broken {
+		return
 	}
-	return n, err
+	c.in = append(c.in, p...)
+	c.in = c.decode(c.in, c.backend, isBackendType)
+	c.broken = c.in == nil && c.rec.garbage != nil
 }
 
-func (c *wireConn) Write(p []byte) (int, error) {
+func (c *wire) sent(p []byte) {
 	c.out = append(c.out, p...)
 	if !c.startupSent && len(c.out) >= 8 {
 		l := int(binary.BigEndian.Uint32(c.out))
@@ -77,11 +97,10 @@ func (c *wireConn) Write(p []byte) (int, error) {
 	if c.startupSent {
 		c.out = c.decode(c.out, c.frontend, func(byte) bool { return true })
 	}
-	return c.Conn.Write(p)
 }
 
 // decode hands every complete message in buf to fn and returns the rest.
-func (c *wireConn) decode(buf []byte, fn func(typ byte, body []byte), valid func(byte) bool) []byte {
+func (c *wire) decode(buf []byte, fn func(typ byte, body []byte), valid func(byte) bool) []byte {
 	for len(buf) >= 5 {
 		l := int(binary.BigEndian.Uint32(buf[1:5]))
 		if l < 4 || l > 1<<24 || !valid(buf[0]) {
@@ -102,7 +121,7 @@ func (c *wireConn) decode(buf []byte, fn func(typ byte, body []byte), valid func
 	return buf
 }
 
-func (c *wireConn) startup(body []byte) {
+func (c *wire) startup(body []byte) {
 	if len(body) < 4 {
 		return
 	}
@@ -115,17 +134,22 @@ func (c *wireConn) startup(body []byte) {
 	c.rec.event(">", "StartupMessage protocol %d.%d %s", version>>16, version&0xffff, strings.Join(parts, " "))
 }
 
-func (c *wireConn) frontend(typ byte, body []byte) {
+func (c *wire) frontend(typ byte, body []byte) {
 	switch typ {
 	case 'p':
 		// PasswordMessage, SASLInitialResponse and SASLResponse share the type byte; none of their contents is shown.
 		c.rec.mu.Lock()
 		c.rec.afterPassword = true
 		c.rec.mu.Unlock()
-		if c.awaitingSASLNext {
+		switch c.lastAuth {
+		case 10:
+			// SASLInitialResponse: the mechanism is no secret, the client-first message is not shown.
+			mech, _, _ := strings.Cut(string(body), "\x00")
+			c.rec.event(">", "SASLInitialResponse %s (client nonce not shown)", mech)
+		case 11:
 			c.rec.event(">", "SASLResponse (client proof, not shown)")
-		} else {
-			c.rec.event(">", "password or SASLInitialResponse (not shown)")
+		default:
+			c.rec.event(">", "PasswordMessage (not shown)")
 		}
 	case 'Q':
 		q := strings.Join(strings.Fields(strings.TrimRight(string(body), "\x00")), " ")
@@ -146,7 +170,7 @@ var authNames = map[uint32]string{
 	10: "SASL", 11: "SASL continue", 12: "SASL final",
 }
 
-func (c *wireConn) backend(typ byte, body []byte) {
+func (c *wire) backend(typ byte, body []byte) {
 	c.rec.setAnswered()
 	switch typ {
 	case 'R':
@@ -154,6 +178,7 @@ func (c *wireConn) backend(typ byte, body []byte) {
 			return
 		}
 		code := binary.BigEndian.Uint32(body)
+		c.lastAuth = code
 		switch code {
 		case 0:
 			c.rec.mu.Lock()
@@ -165,7 +190,6 @@ func (c *wireConn) backend(typ byte, body []byte) {
 			c.rec.addMethod(strings.Join(mechs, ", "))
 			c.rec.event("<", "AuthenticationSASL mechanisms: %s", strings.Join(mechs, ", "))
 		case 11:
-			c.awaitingSASLNext = true
 			c.rec.event("<", "AuthenticationSASLContinue (server nonce and salt, not shown)")
 		case 12:
 			c.rec.event("<", "AuthenticationSASLFinal (server signature, not shown)")
