@@ -107,7 +107,9 @@ var byCode = func() map[Code]*Cause {
 		m[c.Code] = c
 		for _, mt := range c.matchers {
 			for _, t := range mt.text {
-				if _, ok := strings.CutPrefix(t, "re:"); !ok && t != strings.ToLower(t) {
+				// Lower case as lowerASCII makes the text: ASCII letters only ("БД" and "Échec" stay as they are).
+				rx, isRx := strings.CutPrefix(t, "re:")
+				if !isRx && t != lowerASCII(t) || isRx && upperOutsideEscapes(rx) {
 					panic(fmt.Sprintf("catalog: %s: text pattern %q must be lower case", c.Code, t))
 				}
 			}
@@ -115,3 +117,17 @@ var byCode = func() map[Code]*Cause {
 	}
 	return m
 }()
+
+// upperOutsideEscapes reports whether a regular expression has an upper-case ASCII letter that is not an escape's
+// (\S, \D): such a letter never matches a lowered text.
+func upperOutsideEscapes(rx string) bool {
+	for i := 0; i < len(rx); i++ {
+		switch c := rx[i]; {
+		case c == '\\':
+			i++
+		case 'A' <= c && c <= 'Z':
+			return true
+		}
+	}
+	return false
+}

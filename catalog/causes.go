@@ -53,8 +53,9 @@ const (
 
 // causes is the catalog: one row a cause, in the order a person reads them (settings outward to the server).
 // Within a row: what it is, whether it clears by itself, what to do, how the managed services differ, and how to
-// recognise it. Text patterns are lower case.
-var causes = []Cause{
+// recognise it. Text patterns are lower case (ASCII letters; see lowerASCII). The words of PostgreSQL's translations
+// are added to the rows from translations.go.
+var causes = withTranslations([]Cause{
 	{
 		Code: OK, Category: None,
 		Summary: "The connection succeeded.",
@@ -701,4 +702,4 @@ var causes = []Cause{
 			{text: []string{"in a read-only transaction"}},
 		},
 	},
-}
+})

@@ -53,7 +53,7 @@ func classify(m Message) (best *Cause, start, end int) {
 	text := lowerASCII(m.Text)
 	var grams gramSet
 	grams.fill(text)
-	statementError := strings.Contains(m.Text, "ERROR:") && !strings.Contains(m.Text, "FATAL")
+	statementError := isStatementError(m.Text)
 	bestScore := 0
 	for i := range causes {
 		c := &causes[i]
@@ -77,6 +77,37 @@ func classify(m Message) (best *Cause, start, end int) {
 		}
 	}
 	return best, start, end
+}
+
+// Severity words as the server prints them in the languages of translations.go (msgid "ERROR" and "FATAL" of
+// src/backend/po/LANG.po): ERROR, FEHLER (de), ERREUR (fr), ERRORE (it), ОШИБКА (ru), FEL (sv), ПОМИЛКА (uk),
+// 오류 (ko), 错误 (zh_CN), შეცდომა (ka); es and ja keep ERROR. FATAL is FATAL in de, es, fr and ja, and FATALE (it)
+// and FATALT (sv) contain it.
+var (
+	errorWords = []string{"ERROR:", "FEHLER:", "ERREUR:", "ERRORE:", "ОШИБКА:", "FEL:", "ПОМИЛКА:", "오류:", "错误:", "შეცდომა:"}
+	fatalWords = []string{"FATAL", "ВАЖНО", "ФАТАЛЬНО", "치명적오류", "致命错误", "ფატალური"}
+)
+
+// isStatementError reports whether a text is a statement's error: a server ERROR, in English or a translation, and
+// no FATAL. (A Korean, Chinese or Georgian psql says "error:" with the server's word for ERROR, but a refused
+// connection always has a FATAL too.)
+func isStatementError(text string) bool {
+	isError := false
+	for _, w := range errorWords {
+		if strings.Contains(text, w) {
+			isError = true
+			break
+		}
+	}
+	if !isError {
+		return false
+	}
+	for _, w := range fatalWords {
+		if strings.Contains(text, w) {
+			return false
+		}
+	}
+	return true
 }
 
 // namesOtherSQLState reports whether the cause has SQLSTATE matchers and none of them is sqlstate.
