@@ -73,6 +73,7 @@ func lookup(ctx context.Context, resolver *net.Resolver, ep *endpoint, timeout t
 	if err != nil {
 		ep.stage.Status, ep.stage.Detail = StageFail, err.Error()
 		ep.fail = networkFailure("dns", err, false)
+		ep.fail.host = t.Host
 		tr.event("-", "DNS lookup of %s failed: %v", t.Host, err)
 		return
 	}

@@ -75,7 +75,6 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			r.Stages = append(r.Stages, ep.stage)
 		}
 		if ep.fail != nil {
-			ep.fail.host = ep.name()
 			failures = append(failures, ep.fail)
 		}
 	}
@@ -95,7 +94,6 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 	// target_session_attrs wins.
 	for _, d := range dials {
 		if d.fail != nil {
-			d.fail.host, d.fail.address, d.fail.endpoint = d.ep.name(), d.ip(), d.address
 			failures = append(failures, d.fail)
 			continue
 		}
@@ -108,15 +106,13 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			r.Findings = append(r.Findings, a.findings...)
 			// The addresses after this one were connected to as well: say which of them failed too.
 			for _, later := range dials {
-				if later.fail != nil && later != d && !slices.Contains(failures, later.fail) {
-					later.fail.host, later.fail.address, later.fail.endpoint = later.ep.name(), later.ip(), later.address
+				if later.fail != nil && !slices.Contains(failures, later.fail) {
 					failures = append(failures, later.fail)
 				}
 			}
 			r.Findings = append(r.Findings, otherHostFindings(failures)...)
 			break
 		}
-		a.fail.host, a.fail.address, a.fail.endpoint, a.fail.attempt = d.ep.name(), d.ip(), d.address, a
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {

@@ -57,6 +57,11 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 		}
 	}()
 
+	defer func() {
+		if a.fail != nil {
+			d.locate(a.fail).attempt = a
+		}
+	}()
 	conn, ok := a.negotiate(ctx, p, conn, deadline)
 	if !ok {
 		return a

@@ -59,7 +59,7 @@ func (d *dialed) dial(ctx context.Context, timeout time.Duration, tr *tracer) {
 	d.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
 		d.stage.Status, d.stage.Detail = StageFail, err.Error()
-		d.fail = networkFailure("tcp", err, false)
+		d.fail = d.locate(networkFailure("tcp", err, false))
 		if isTimeout(err) || dctx.Err() != nil {
 			d.stage.Detail = "no answer within " + timeout.String() + " (SYN unanswered)"
 		}
@@ -82,4 +82,11 @@ func (d *dialed) ip() string {
 		}
 	}
 	return ""
+}
+
+// locate says where a failure happened: host, address and address:port (or socket path), for the steps and
+// the findings.
+func (d *dialed) locate(f *failure) *failure {
+	f.host, f.address, f.endpoint = d.ep.name(), d.ip(), d.address
+	return f
 }
