@@ -324,10 +324,13 @@ func TestHTTPServerOnThePort(t *testing.T) {
 	defer srv.Close()
 	u := strings.TrimPrefix(srv.URL, "http://")
 	host, port, _ := net.SplitHostPort(u)
-	r := check(t, "host="+host+" port="+port+" user=app dbname=x connect_timeout=10", Options{})
-	expect(t, r, catalog.ProtocolNotPostgres, 2)
-	if !strings.Contains(r.Diagnosis.Evidence, "HTTP") {
-		t.Errorf("evidence should say HTTP: %s", r.Diagnosis.Evidence)
+	for _, mode := range []string{"prefer", "disable"} {
+		// connect_timeout=10: a time-out would be server.unresponsive, so the right code means the peer was named.
+		r := check(t, "host="+host+" port="+port+" user=app dbname=x connect_timeout=10 sslmode="+mode, Options{})
+		expect(t, r, catalog.ProtocolNotPostgres, 2)
+		if !strings.Contains(r.Diagnosis.Evidence, "HTTP") {
+			t.Errorf("sslmode=%s: evidence should say HTTP: %s", mode, r.Diagnosis.Evidence)
+		}
 	}
 }
 
@@ -402,6 +405,24 @@ func TestPeersThatAreNotPostgres(t *testing.T) {
 			c.Read(make([]byte, 512))
 		})
 		expect(t, check(t, conn+" connect_timeout=3 password=wrong-pw", Options{}), catalog.AuthPasswordFailed, 1)
+	})
+	t.Run("slow but answering, sslmode=disable", func(t *testing.T) {
+		// Without an SSLRequest the probe asks a silent peer what it is on a second connection: a PostgreSQL that
+		// answers it (N) is left to finish its slow startup.
+		conn := fakePeer(t, func(c net.Conn) {
+			defer c.Close()
+			buf := make([]byte, 512)
+			n, _ := c.Read(buf)
+			if n == 8 && string(buf[4:8]) == "\x04\xd2\x16\x2f" {
+				c.Write([]byte("N"))
+				c.Read(buf)
+				return
+			}
+			time.Sleep(time.Second)
+			c.Write([]byte("E\x00\x00\x00\x33SFATAL\x00C28P01\x00Mpassword authentication failed\x00\x00"))
+			c.Read(buf)
+		})
+		expect(t, check(t, conn+" connect_timeout=3 sslmode=disable password=wrong-pw", Options{}), catalog.AuthPasswordFailed, 1)
 	})
 	t.Run("reset", func(t *testing.T) {
 		conn := fakePeer(t, func(c net.Conn) {

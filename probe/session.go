@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -202,7 +203,12 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	}
 
 	start := time.Now()
-	pg, err := pgconn.ConnectConfig(ctx, cfg)
+	connectCtx, identified := p.watchSilence(ctx, a)
+	pg, err := pgconn.ConnectConfig(connectCtx, cfg)
+	if f := identified(); f != nil && err != nil {
+		a.failAt(start, f)
+		return nil, false
+	}
 	a.rec.mu.Lock()
 	methods, authOK, afterPassword, garbage := append([]string(nil), a.rec.methods...), a.rec.authOK, a.rec.afterPassword, a.rec.garbage
 	a.rec.mu.Unlock()
@@ -312,4 +318,43 @@ func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) b
 		return true
 	}
 	return false
+}
+
+// watchSilence covers sslmode=disable, where no SSLRequest told PostgreSQL from another service: a peer that says
+// nothing to the startup message for a while is identified on a second connection (SSLRequest and the nudge), and
+// when it is not PostgreSQL the startup is cancelled at once instead of waiting for the deadline. identified returns
+// that verdict, or nil.
+func (p *prober) watchSilence(ctx context.Context, a *attempt) (context.Context, func() *failure) {
+	if p.settings.SSLMode != "disable" || a.d.network != "tcp" {
+		return ctx, func() *failure { return nil }
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	var mu sync.Mutex
+	var verdict *failure
+	timer := time.AfterFunc(p.nudgeAfter(), func() {
+		if a.rec.heardBack() {
+			return
+		}
+		var dialer net.Dialer
+		conn, err := dialer.DialContext(ctx, a.d.network, a.d.address)
+		if err != nil {
+			return
+		}
+		defer conn.Close()
+		deadline, _ := ctx.Deadline()
+		p.tr.event("-", "no answer to the startup message after %s: asking %s what it is on a second connection", p.nudgeAfter(), a.d.address)
+		if _, f := requestTLS(conn, &recorder{tracer: p.tr}, deadline, p.nudgeAfter()); f != nil && f.code == catalog.ProtocolNotPostgres {
+			f.stage = "startup"
+			mu.Lock()
+			verdict = f
+			mu.Unlock()
+			cancel()
+		}
+	})
+	return ctx, func() *failure {
+		timer.Stop()
+		mu.Lock()
+		defer mu.Unlock()
+		return verdict
+	}
 }

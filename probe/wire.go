@@ -38,6 +38,13 @@ type recorder struct {
 	garbage []byte
 }
 
+// heardBack says whether the peer sent anything at all, PostgreSQL or not.
+func (r *recorder) heardBack() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.answered || r.garbage != nil
+}
+
 func (r *recorder) setAnswered() {
 	r.mu.Lock()
 	r.answered = true
