@@ -101,6 +101,14 @@ func TestTLSCluster(t *testing.T) {
 			t.Errorf("the trace should show SCRAM-SHA-256-PLUS chosen: %+v", r.Trace)
 		}
 	})
+	t.Run("allow starts without TLS", func(t *testing.T) {
+		// The server offers TLS, but libpq's allow tries without it first, and the server admits that.
+		r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=orders", "sslmode=allow"), Options{})
+		expect(t, r, catalog.OK, 0)
+		if r.Server.TLS != "" {
+			t.Errorf("sslmode=allow should not use TLS when the server admits the client without: %+v", r.Server)
+		}
+	})
 	t.Run("wrong password", func(t *testing.T) {
 		r := check(t, full("password=wrong-pw"), Options{})
 		expect(t, r, catalog.AuthPasswordFailed, 1)
@@ -193,6 +201,12 @@ func TestHBARequiresTLS(t *testing.T) {
 	})
 	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
 	expect(t, r, catalog.TLSRequired, 1)
+	// sslmode=allow tries without TLS, is refused, and succeeds with TLS, as libpq does.
+	r = check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=allow"), Options{})
+	expect(t, r, catalog.OK, 0)
+	if r.Server.TLS == "" {
+		t.Errorf("sslmode=allow should end over TLS here: %+v", r.Stages)
+	}
 }
 
 func TestServerWithoutTLS(t *testing.T) {
@@ -200,6 +214,12 @@ func TestServerWithoutTLS(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
 	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=require"), Options{})
 	expect(t, r, catalog.TLSNotSupported, 1)
+	// sslmode=allow starts without TLS, as libpq, and stays so when the server admits it.
+	r = check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=allow"), Options{})
+	expect(t, r, catalog.OK, 0)
+	if r.Server.TLS != "" || stageOf(r, "protocol").Status != StageSkip {
+		t.Errorf("sslmode=allow should connect without TLS: %+v", r.Stages)
+	}
 }
 
 func TestCertificateNames(t *testing.T) {

@@ -21,6 +21,7 @@ type attempt struct {
 	d        *dialed
 	rec      *recorder
 	stages   []Stage
+	plain    bool // the startup goes without an SSLRequest (sslmode=disable, or allow's first try)
 	findings []Finding
 	fail     *failure
 	server   *Server
@@ -63,11 +64,25 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 			d.locate(a.fail).attempt = a
 		}
 	}()
+	// sslmode=allow, as libpq: without TLS first, and after a refusal once more with TLS.
+	a.plain = p.settings.SSLMode == "disable" || p.settings.SSLMode == "allow"
 	conn, ok := a.negotiate(ctx, p, conn, deadline)
 	if !ok {
 		return a
 	}
 	pg, ok := a.startup(ctx, p, conn)
+	if !ok && p.settings.SSLMode == "allow" && a.d.network == "tcp" && a.fail.sqlstate != "" {
+		var dialer net.Dialer
+		if conn, err := dialer.DialContext(ctx, d.network, d.address); err == nil {
+			p.tr.event("-", "sslmode=allow: refused without TLS, trying again with TLS")
+			last := &a.stages[len(a.stages)-1]
+			last.Status, last.Detail = StageWarn, "without TLS: "+last.Detail+"; sslmode=allow tries again with TLS"
+			a.fail, a.plain, a.rec = nil, false, &recorder{tracer: p.tr}
+			if conn, ok = a.negotiate(ctx, p, conn, deadline); ok {
+				pg, ok = a.startup(ctx, p, conn)
+			}
+		}
+	}
 	if !ok {
 		return a
 	}
@@ -90,9 +105,9 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 		a.stage("tls", StageSkip, time.Time{}, "unix-domain socket")
 		return conn, true
 	}
-	if s.SSLMode == "disable" {
-		a.stage("protocol", StageSkip, time.Time{}, "sslmode=disable: no SSLRequest, startup in the clear")
-		a.stage("tls", StageSkip, time.Time{}, "sslmode=disable")
+	if a.plain {
+		a.stage("protocol", StageSkip, time.Time{}, "sslmode="+s.SSLMode+": no SSLRequest, startup in the clear")
+		a.stage("tls", StageSkip, time.Time{}, "sslmode="+s.SSLMode)
 		return conn, true
 	}
 	direct := s.SSLNegotiation == "direct"
@@ -320,12 +335,12 @@ func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) b
 	return false
 }
 
-// watchSilence covers sslmode=disable, where no SSLRequest told PostgreSQL from another service: a peer that says
+// watchSilence covers a startup without SSLRequest (sslmode=disable or allow), where no SSLRequest told PostgreSQL from another service: a peer that says
 // nothing to the startup message for a while is identified on a second connection (SSLRequest and the nudge), and
 // when it is not PostgreSQL the startup is cancelled at once instead of waiting for the deadline. identified returns
 // that verdict, or nil.
 func (p *prober) watchSilence(ctx context.Context, a *attempt) (context.Context, func() *failure) {
-	if p.settings.SSLMode != "disable" || a.d.network != "tcp" {
+	if !a.plain || a.d.network != "tcp" {
 		return ctx, func() *failure { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
