@@ -29,11 +29,34 @@ type attempt struct {
 }
 
 func (a *attempt) stage(name string, status StageStatus, start time.Time, detail string) {
-	st := Stage{Name: name, Status: status, Address: a.d.address, Detail: detail}
+	var d time.Duration
 	if !start.IsZero() {
-		st.DurationMS = ms(time.Since(start))
+		d = time.Since(start)
 	}
-	a.stages = append(a.stages, st)
+	a.stageTook(name, status, d, detail)
+}
+
+func (a *attempt) stageTook(name string, status StageStatus, d time.Duration, detail string) {
+	a.stages = append(a.stages, Stage{Name: name, Status: status, Address: a.d.address, Detail: detail, DurationMS: ms(d)})
+}
+
+// startupAndAuth records the startup stage (until the server asked for a method) and the auth stage (from then
+// on) of a session that got past the server's first answer.
+func (a *attempt) startupAndAuth(start time.Time, methods []string, authStatus StageStatus) {
+	end := time.Now()
+	asked := a.rec.askedAt()
+	if asked.IsZero() {
+		a.stageTook("startup", StageOK, end.Sub(start), "the server admitted the client without a password (trust, peer or cert)")
+		if authStatus != StageFail {
+			a.stageTook("auth", StageSkip, 0, "no password asked")
+		}
+		return
+	}
+	method := strings.Join(methods, ", ")
+	a.stageTook("startup", StageOK, asked.Sub(start), "pg_hba.conf admits the client; the server asks for "+method)
+	if authStatus != StageFail {
+		a.stageTook("auth", authStatus, end.Sub(asked), method+" succeeded")
+	}
 }
 
 // failAt records a failed stage and the failure.
@@ -229,8 +252,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	a.rec.mu.Unlock()
 	method := strings.Join(methods, ", ")
 	if err == nil {
-		a.stage("startup", StageOK, start, startupDetail(method))
-		a.stage("auth", authStatus(methods), time.Time{}, authDetail(method))
+		a.startupAndAuth(start, methods, StageOK)
 		return pg, true
 	}
 
@@ -258,14 +280,20 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	switch {
 	case authOK:
 		// Authenticated, then refused: the database, the limits or the server state.
-		a.stage("startup", StageOK, start, startupDetail(method))
-		a.stage("auth", authStatus(methods), time.Time{}, authDetail(method))
+		a.startupAndAuth(start, methods, StageOK)
 		f.stage = "server"
 	case afterPassword:
-		a.stage("startup", StageOK, start, startupDetail(method))
+		a.startupAndAuth(start, methods, StageFail)
 		f.stage = "auth"
 	}
-	a.failAt(time.Time{}, f)
+	failStart := start // the startup's own failure takes the whole exchange
+	switch f.stage {
+	case "auth":
+		failStart = a.rec.askedAt()
+	case "server":
+		failStart = time.Time{}
+	}
+	a.failAt(failStart, f)
 	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
 	// the answer is TLS, not a missing line.
 	if f.code == catalog.AuthHBARejected && s.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
@@ -274,27 +302,6 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		a.stages[len(a.stages)-1].Detail = f.evidence
 	}
 	return nil, false
-}
-
-func startupDetail(method string) string {
-	if method == "" {
-		return "the server admitted the client without a password (trust, peer or cert)"
-	}
-	return "pg_hba.conf admits the client; the server asks for " + method
-}
-
-func authStatus(methods []string) StageStatus {
-	if len(methods) == 0 {
-		return StageSkip
-	}
-	return StageOK
-}
-
-func authDetail(method string) string {
-	if method == "" {
-		return "no password asked"
-	}
-	return method + " succeeded"
 }
 
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn

@@ -31,7 +31,8 @@ type recorder struct {
 	mu       sync.Mutex
 	answered bool     // a PostgreSQL reply arrived (an SSLRequest answer or a backend message)
 	methods  []string // authentication requests, in order ("SASL: SCRAM-SHA-256", "md5", "password", ...)
-	authOK   bool     // AuthenticationOk arrived
+	asked    time.Time
+	authOK   bool // AuthenticationOk arrived
 	// afterPassword is set once the client sent a password or SASL message: errors after it are the auth stage's.
 	afterPassword bool
 	// garbage holds the first bytes of a reply that is not a PostgreSQL message.
@@ -238,8 +239,18 @@ func (c *wire) backend(typ byte, body []byte) {
 
 func (r *recorder) addMethod(m string) {
 	r.mu.Lock()
+	if len(r.methods) == 0 {
+		r.asked = time.Now()
+	}
 	r.methods = append(r.methods, m)
 	r.mu.Unlock()
+}
+
+// askedAt is when the server first asked for an authentication method; zero when it never did.
+func (r *recorder) askedAt() time.Time {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.asked
 }
 
 // cstrings splits a run of NUL-terminated strings, dropping the final empty one.
