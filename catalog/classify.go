@@ -50,6 +50,7 @@ func Recognize(text string) Verdict {
 }
 
 func classify(m Message) (best *Cause, start, end int) {
+	prepareOnce.Do(prepare)
 	text := lowerASCII(m.Text)
 	var grams gramSet
 	grams.fill(text)

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // MayMatch reports whether a line could hold words that the catalog recognises. False means surely not: every text
@@ -13,6 +14,7 @@ import (
 //
 // A message none of whose lines MayMatch is classified [Unknown] by [Classify].
 func MayMatch(line []byte) bool {
+	prepareOnce.Do(prepare)
 	var h uint32
 	for _, c := range line {
 		h = h<<8 | uint32(lowerByte[c])
@@ -54,7 +56,11 @@ LOG:  starting logical replication worker for subscription "sub"
 INFO  [main] c.e.app.OrderService - processed request in 12 ms for user 42, status=200 OK
 `
 
-func init() {
+// prepareOnce builds the prefilter and the patterns at first use rather than at start-up: it compiles hundreds of
+// expressions (about 9 ms), which a healthy `check` never needs.
+var prepareOnce sync.Once
+
+func prepare() {
 	freq := map[string]int{}
 	low := strings.ToLower(ordinary)
 	for i := 0; i+4 <= len(low); i++ {
