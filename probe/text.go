@@ -76,7 +76,17 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 		kind = "transient: usually clears by itself, retry"
 	}
 	if d.Code == "ok" {
-		fmt.Fprintf(&b, "\n%s %s\n", paint(verdictColor+ansiBold, "Verdict: ok"), d.Summary)
+		warnings := 0
+		for _, f := range r.Findings {
+			if f.Severity == "warning" {
+				warnings++
+			}
+		}
+		note := ""
+		if warnings > 0 {
+			note = fmt.Sprintf(" (%d warning%s above)", warnings, map[bool]string{true: "s"}[warnings > 1])
+		}
+		fmt.Fprintf(&b, "\n%s  %s%s\n", paint(verdictColor+ansiBold, "Verdict: ok"), d.Summary, note)
 	} else {
 		fmt.Fprintf(&b, "\n%s (%s; %s)\n  %s\n", paint(verdictColor+ansiBold, "Verdict: "+string(d.Code)), d.Category, kind, d.Summary)
 	}
