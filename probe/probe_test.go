@@ -569,3 +569,15 @@ func TestStandby(t *testing.T) {
 		t.Errorf("want a transient 57P03: %+v", r.Diagnosis)
 	}
 }
+
+// TestMethodUnsupported: the server asks for GSSAPI, which pgtriage (pgx without a GSS provider) cannot do.
+func TestMethodUnsupported(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{HBA: []string{"local all all trust", "host all all 127.0.0.1/32 gss"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
+	expect(t, r, catalog.AuthMethodUnsupported, 1)
+	if !strings.Contains(r.Diagnosis.Evidence, "GSS") {
+		t.Errorf("evidence should name the method: %s", r.Diagnosis.Evidence)
+	}
+}

@@ -272,6 +272,12 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
 	default:
 		f = networkFailure("startup", err, a.rec.answered)
+		if f.code == catalog.Unknown && len(methods) > 0 && !afterPassword && !authOK {
+			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
+			// (GSSAPI and SSPI need a provider pgtriage does not build in).
+			f.code = catalog.AuthMethodUnsupported
+			f.evidence = fmt.Sprintf("pg_hba.conf admits the client with %s, which pgtriage cannot do (%v); a client that supports it, such as psql built with GSSAPI, may connect", method, err)
+		}
 	}
 	if f.facts == nil {
 		f.facts = catalog.Facts{}
