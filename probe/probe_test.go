@@ -581,3 +581,17 @@ func TestMethodUnsupported(t *testing.T) {
 		t.Errorf("evidence should name the method: %s", r.Diagnosis.Evidence)
 	}
 }
+
+// TestClientCertificates: pg_hba asks for a client certificate (cert method); without one the server refuses, with
+// one from the server's CA for CN=app it admits.
+func TestClientCertificates(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{TLS: true, HBA: []string{"local all all trust", "hostssl all all 127.0.0.1/32 cert"},
+		Roles: []pgtest.Role{{Name: "app"}}})
+	base := []string{"host=localhost", "user=app", "dbname=postgres", "sslmode=verify-full", "sslrootcert=" + c.CAFile}
+	r := check(t, c.ConnString(base...), Options{})
+	expect(t, r, catalog.TLSClientCertRequired, 1)
+	cert, key := c.CA.Issue(t, []string{"app"}, time.Time{}, time.Time{})
+	r = check(t, c.ConnString(append(base, "sslcert="+cert, "sslkey="+key)...), Options{})
+	expect(t, r, catalog.OK, 0)
+}
