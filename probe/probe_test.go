@@ -595,3 +595,17 @@ func TestClientCertificates(t *testing.T) {
 	r = check(t, c.ConnString(append(base, "sslcert="+cert, "sslkey="+key)...), Options{})
 	expect(t, r, catalog.OK, 0)
 }
+
+// TestUnixSocketPeer goes over the unix-domain socket, where pg_hba's peer method compares the operating-system user
+// (the test's, not "app") with the role.
+func TestUnixSocketPeer(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{HBA: []string{"local all postgres trust", "local all all peer"}, Roles: []pgtest.Role{{Name: "app"}}})
+	r := check(t, "host="+c.SocketDir+" port="+strconv.Itoa(c.Port)+" user=app dbname=postgres", Options{})
+	expect(t, r, catalog.AuthPeerFailed, 1)
+	if st := stageOf(r, "tls"); st == nil || st.Status != StageSkip {
+		t.Errorf("no TLS over a unix socket: %+v", r.Stages)
+	}
+	r = check(t, "host="+c.SocketDir+" port="+strconv.Itoa(c.Port)+" user=postgres dbname=postgres", Options{})
+	expect(t, r, catalog.OK, 0)
+}
