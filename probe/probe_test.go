@@ -609,3 +609,18 @@ func TestUnixSocketPeer(t *testing.T) {
 	r = check(t, "host="+c.SocketDir+" port="+strconv.Itoa(c.Port)+" user=postgres dbname=postgres", Options{})
 	expect(t, r, catalog.OK, 0)
 }
+
+// TestNoConnectPrivilege: the database revokes CONNECT from PUBLIC; the role authenticates, then is refused (42501).
+func TestNoConnectPrivilege(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}, Databases: []pgtest.Database{{Name: "private"}}})
+	c.Exec(t, "REVOKE CONNECT ON DATABASE private FROM PUBLIC")
+	r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=private", "sslmode=disable"), Options{})
+	expect(t, r, catalog.AuthNoConnectPrivilege, 1)
+	if st := stageOf(r, "auth"); st == nil || st.Status != StageOK || stageOf(r, "server").Status != StageFail {
+		t.Errorf("authenticated, then refused at the server stage: %+v", r.Stages)
+	}
+	if !strings.Contains(strings.Join(r.Diagnosis.Steps, "\n"), "GRANT CONNECT ON DATABASE private TO app") {
+		t.Errorf("steps: %q", r.Diagnosis.Steps)
+	}
+}
