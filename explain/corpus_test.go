@@ -20,7 +20,13 @@ type corpusEntry struct {
 
 func readCorpus(t testing.TB) []corpusEntry {
 	t.Helper()
-	f, err := os.Open(filepath.Join("..", "testdata", "explain", "corpus.jsonl"))
+	return readEntries(t, "corpus.jsonl")
+}
+
+// readEntries reads a JSON-lines file of corpusEntry from testdata/explain.
+func readEntries(t testing.TB, name string) []corpusEntry {
+	t.Helper()
+	f, err := os.Open(filepath.Join("..", "testdata", "explain", name))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -31,7 +37,7 @@ func readCorpus(t testing.TB) []corpusEntry {
 	for n := 1; sc.Scan(); n++ {
 		var e corpusEntry
 		if err := json.Unmarshal(sc.Bytes(), &e); err != nil {
-			t.Fatalf("corpus.jsonl:%d: %v", n, err)
+			t.Fatalf("%s:%d: %v", name, n, err)
 		}
 		out = append(out, e)
 	}
