@@ -76,7 +76,7 @@ var causes = withTranslations([]Cause{
 			"Check where the value came from (connection string, PG* environment variable or service file): a stale PGSSLMODE or PGPORT in the environment is a common surprise.",
 		},
 		matchers: []matcher{
-			{text: []string{"invalid sslmode value", "re:invalid [a-z_]+ value: \"", "invalid ssl protocol version range", "in ipv6 host address in uri", "could not parse network address", "invalid connection option", "invalid port number", "invalid integer value", "invalid uri query parameter", "missing \"=\" after", "unterminated quoted string in connection info string", "invalid target_session_attrs value", "invalid sslnegotiation value", "invalid channel_binding value", "definition of service", "cannot parse `", "failed to parse as url", "failed to parse as keyword/value", "invalid connection string", "connection string is invalid", "invalid connection string attribute", "invalid port in", "unknown sslmode", "sslmode is invalid", "invalid dsn"}},
+			{text: []string{"invalid sslmode value", "re:invalid [a-z_]+ value: \"", "invalid ssl protocol version range", "in ipv6 host address in uri", "could not parse network address", "invalid connection option", "invalid port number", "invalid integer value", "invalid uri query parameter", "missing \"=\" after", "unterminated quoted string in connection info string", "invalid target_session_attrs value", "invalid sslnegotiation value", "invalid channel_binding value", "definition of service", "cannot parse `", "failed to parse as url", "failed to parse as keyword/value", "invalid connection string", "connection string is invalid", "invalid connection string attribute", "invalid port in", "unknown sslmode", "unsupported sslmode", "sslmode is invalid", "invalid dsn"}},
 		},
 	},
 	{
@@ -315,7 +315,7 @@ var causes = withTranslations([]Cause{
 			"Or reissue the server certificate with {host} in its subject alternative names.",
 		},
 		matchers: []matcher{
-			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames"}},
+			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value"}},
 		},
 	},
 	{
@@ -665,7 +665,7 @@ var causes = withTranslations([]Cause{
 			{sqlstate: "57P02"},
 			{sqlstate: "57P05"},
 			{sqlstate: "25P03"},
-			{text: []string{"terminating connection due to administrator command", "terminating connection because of crash of another server process", "terminating connection due to idle-session timeout", "terminating connection due to idle-in-transaction timeout", "terminating connection due to unexpected postmaster exit"}},
+			{text: []string{"terminating connection due to administrator command", "terminating connection because of crash of another server process", "terminating connection due to idle-session timeout", "terminating connection due to idle-in-transaction timeout", "terminating connection due to unexpected postmaster exit", "terminating connection due to transaction timeout", "terminating connection due to conflict with recovery"}},
 		},
 	},
 	{

@@ -52,6 +52,11 @@ func Recognize(text string) Verdict {
 func classify(m Message) (best *Cause, start, end int) {
 	prepareOnce.Do(prepare)
 	text := lowerASCII(m.Text)
+	if strings.Contains(text, `\"`) {
+		// A message inside JSON or a quoted log field: `database \"x\" does not exist` says what the plain one says.
+		// (Start and End then point a little early in m.Text: they only mark the deciding words.)
+		text = strings.ReplaceAll(text, `\"`, `"`)
+	}
 	var grams gramSet
 	grams.fill(text)
 	statementError := isStatementError(m.Text)
