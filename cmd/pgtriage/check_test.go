@@ -192,3 +192,19 @@ func TestCheckProvenance(t *testing.T) {
 		t.Errorf("exit %d, want auth.no_password with settings.passfile_insecure:\n%s", code, out)
 	}
 }
+
+// TestCheckWithoutArgument: as psql, no argument means the PG* environment.
+func TestCheckWithoutArgument(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
+	for k, v := range map[string]string{"PGHOST": c.Host, "PGPORT": fmt.Sprint(c.Port), "PGUSER": "app", "PGPASSWORD": "s3cret-pw", "PGDATABASE": "postgres", "PGSSLMODE": "disable"} {
+		t.Setenv(k, v)
+	}
+	out, _, code := run(t, deps{}, "check", "--format", "json")
+	if code != 0 || !strings.Contains(out, `"detail": "PGHOST"`) || !strings.Contains(out, "settings.password_in_environment") {
+		t.Fatalf("exit %d, want 0 with values from the environment:\n%s", code, out)
+	}
+	if strings.Contains(out, "s3cret-pw") {
+		t.Fatalf("password in the output:\n%s", out)
+	}
+}
