@@ -200,7 +200,37 @@ func Start(t testing.TB, opts Options) *Cluster {
 	for _, d := range opts.Databases {
 		c.Exec(t, createDatabase(d))
 	}
+	if opts.StandbyOf == nil { // a standby had no set-up sessions, and with hot_standby=off it admits none
+		c.settle(t)
+	}
 	return c
+}
+
+// settle waits until the sessions of the set-up are gone: a backend exits a moment after its client closes, and a
+// test that counts connection slots must start from none in use.
+func (c *Cluster) settle(t testing.TB) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgconn.Connect(ctx, c.superuser())
+	if err != nil {
+		t.Fatalf("pgtest: connect as superuser: %v", err)
+	}
+	defer conn.Close(context.Background())
+	for {
+		res, err := conn.Exec(ctx, "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'client backend' AND pid <> pg_backend_pid()").ReadAll()
+		if err != nil {
+			t.Fatalf("pgtest: %v", err)
+		}
+		if len(res) > 0 && len(res[0].Rows) > 0 && string(res[0].Rows[0][0]) == "0" {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("pgtest: set-up sessions still open after 10s")
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
 }
 
 // setUpTLS puts the CA, the server certificate and its key into the cluster
