@@ -15,15 +15,11 @@ import (
 // DefaultTimeout bounds each connection attempt when the settings give no connect_timeout.
 const DefaultTimeout = 5 * time.Second
 
-// minTimeout is libpq's floor for connect_timeout: values under 2 seconds are taken as 2.
-const minTimeout = 2 * time.Second
-
-// Options change how a check runs. The zero value checks with the system resolver and the settings' timeout.
+// Options change how a check runs. The zero value checks with the system resolver. Each stage's deadline is
+// connect_timeout, as DESIGN.md says, or DefaultTimeout.
 type Options struct {
 	// Resolver looks up host names; nil means net.DefaultResolver. Tests pass one that asks their own DNS server.
 	Resolver *net.Resolver
-	// Timeout overrides connect_timeout for each stage's deadline.
-	Timeout time.Duration
 	// Trace keeps the protocol messages in the report.
 	Trace bool
 }
@@ -40,14 +36,11 @@ func (p *prober) nudgeAfter() time.Duration {
 	return min(p.timeout/4, 500*time.Millisecond)
 }
 
-// Timeout is the deadline of each stage for these settings: connect_timeout (at least 2 s, as libpq), or
-// DefaultTimeout.
-func Timeout(s *settings.Settings) time.Duration {
-	switch {
-	case s.ConnectTimeout == 0:
+// timeoutFor is the deadline of each stage for these settings: connect_timeout (which settings already raised to
+// libpq's floor of 2 s), or DefaultTimeout.
+func timeoutFor(s *settings.Settings) time.Duration {
+	if s.ConnectTimeout == 0 {
 		return DefaultTimeout
-	case s.ConnectTimeout < minTimeout:
-		return minTimeout
 	}
 	return s.ConnectTimeout
 }
@@ -55,12 +48,9 @@ func Timeout(s *settings.Settings) time.Duration {
 // Run checks the connection the settings describe and returns the report. It never takes longer than the DNS,
 // TCP and one deadline for each address that accepted a TCP connection.
 func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
-	p := &prober{settings: s, resolver: opts.Resolver, timeout: opts.Timeout, tr: &tracer{start: time.Now()}}
+	p := &prober{settings: s, resolver: opts.Resolver, timeout: timeoutFor(s), tr: &tracer{start: time.Now()}}
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
-	}
-	if p.timeout == 0 {
-		p.timeout = Timeout(s)
 	}
 	r := &Report{Target: s.Target(), Settings: s.Params, Findings: []Finding{}}
 	r.Stages = append(r.Stages, settingsStage(s, p.timeout))
@@ -128,7 +118,9 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{"address": f.address}).ForHost(f.host))
 	}
 	if opts.Trace {
+		p.tr.mu.Lock()
 		r.Trace = p.tr.events
+		p.tr.mu.Unlock()
 	}
 	return r
 }

@@ -79,7 +79,7 @@ func requestTLS(conn net.Conn, rec *recorder, deadline time.Time, nudgeAfter tim
 		rec.setAnswered()
 		f := errorFields(reply[5:])
 		rec.event("<", "ErrorResponse %s %s: %s", f['S'], f['C'], f['M'])
-		return 0, serverFailure("protocol", f['C'], f['M'], f['D'])
+		return 0, serverFailure("protocol", f['S'], f['C'], f['M'], f['D'])
 	}
 	rec.event("<", "%s", describeBytes(reply))
 	return 0, notPostgres("protocol", reply)

@@ -95,8 +95,7 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	}
 	pg, ok := a.startup(ctx, p, conn)
 	if !ok && p.settings.SSLMode == "allow" && a.d.network == "tcp" && a.fail.sqlstate != "" {
-		var dialer net.Dialer
-		if conn, err := dialer.DialContext(ctx, d.network, d.address); err == nil {
+		if conn, err := d.redial(ctx); err == nil {
 			p.tr.event("-", "sslmode=allow: refused without TLS, trying again with TLS")
 			last := &a.stages[len(a.stages)-1]
 			last.Status, last.Detail = StageWarn, "without TLS: "+last.Detail+"; sslmode=allow tries again with TLS"
@@ -142,8 +141,7 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 		if neg == needRedial {
 			_ = conn.Close()
 			var err error
-			var dialer net.Dialer
-			if conn, err = dialer.DialContext(ctx, a.d.network, a.d.address); err != nil {
+			if conn, err = a.d.redial(ctx); err != nil {
 				a.failAt(start, networkFailure("protocol", err, true))
 				return nil, false
 			}
@@ -262,7 +260,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	case garbage != nil:
 		f = notPostgres("startup", garbage)
 	case errors.As(err, &pgErr):
-		f = serverFailure("startup", pgErr.Code, pgErr.Message, pgErr.Detail)
+		f = serverFailure("startup", pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
 	case noPassword && len(methods) > 0 && !afterPassword && !authOK:
 		// The server asked for a password and require_auth stopped pgx before it sent one.
 		f = &failure{stage: "startup", code: catalog.AuthNoPassword, answered: true,
@@ -313,8 +311,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn
 // whether pg_hba.conf would admit the client over TLS. The certificate is not checked: nothing secret is sent.
 func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) bool {
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(ctx, d.network, d.address)
+	conn, err := d.redial(ctx)
 	if err != nil {
 		return false
 	}
@@ -357,18 +354,30 @@ func (p *prober) watchSilence(ctx context.Context, a *attempt) (context.Context,
 		return ctx, func() *failure { return nil }
 	}
 	ctx, cancel := context.WithCancel(ctx)
-	var mu sync.Mutex
-	var verdict *failure
+	var (
+		mu      sync.Mutex
+		verdict *failure
+		side    net.Conn // the second connection, closed when the startup ends first
+		stopped bool
+	)
+	done := make(chan struct{})
 	timer := time.AfterFunc(p.nudgeAfter(), func() {
+		defer close(done)
 		if a.rec.heardBack() {
 			return
 		}
-		var dialer net.Dialer
-		conn, err := dialer.DialContext(ctx, a.d.network, a.d.address)
+		conn, err := a.d.redial(ctx)
 		if err != nil {
 			return
 		}
 		defer conn.Close()
+		mu.Lock()
+		side = conn
+		if stopped {
+			mu.Unlock()
+			return
+		}
+		mu.Unlock()
 		deadline, _ := ctx.Deadline()
 		p.tr.event("-", "no answer to the startup message after %s: asking %s what it is on a second connection", p.nudgeAfter(), a.d.address)
 		if _, f := requestTLS(conn, &recorder{tracer: p.tr}, deadline, p.nudgeAfter()); f != nil && f.code == catalog.ProtocolNotPostgres {
@@ -380,7 +389,17 @@ func (p *prober) watchSilence(ctx context.Context, a *attempt) (context.Context,
 		}
 	})
 	return ctx, func() *failure {
-		timer.Stop()
+		if !timer.Stop() {
+			// The question is under way: cut it short and wait, so that nothing outlives the attempt.
+			mu.Lock()
+			stopped = true
+			if side != nil {
+				_ = side.Close()
+			}
+			mu.Unlock()
+			<-done
+		}
+		cancel()
 		mu.Lock()
 		defer mu.Unlock()
 		return verdict

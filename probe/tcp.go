@@ -90,3 +90,10 @@ func (d *dialed) locate(f *failure) *failure {
 	f.host, f.address, f.endpoint = d.ep.name(), d.ip(), d.address
 	return f
 }
+
+// redial opens one more connection to the same address, within ctx's deadline: for a retry (allow's TLS try, a
+// spoilt nudge) or a side question (does TLS admit the client, what is this silent peer).
+func (d *dialed) redial(ctx context.Context) (net.Conn, error) {
+	var dialer net.Dialer
+	return dialer.DialContext(ctx, d.network, d.address)
+}

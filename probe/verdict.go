@@ -37,9 +37,9 @@ func networkFailure(stage string, err error, answered bool) *failure {
 }
 
 // serverFailure classifies an error the server sent, by SQLSTATE and message.
-func serverFailure(stage, sqlstate, message, detail string) *failure {
+func serverFailure(stage, severity, sqlstate, message, detail string) *failure {
 	c := catalog.Classify(catalog.Message{SQLState: sqlstate, Text: message + "\n" + detail})
-	evidence := fmt.Sprintf("FATAL: %s (SQLSTATE %s)", message, sqlstate)
+	evidence := fmt.Sprintf("%s: %s (SQLSTATE %s)", severity, message, sqlstate)
 	if detail != "" {
 		evidence += " DETAIL: " + detail
 	}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"net/netip"
@@ -62,9 +61,7 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				err = enc.Encode(report)
+				err = writeJSON(out, report)
 			} else {
 				err = report.WriteText(out, probe.TextOptions{Color: useColor(out)})
 			}

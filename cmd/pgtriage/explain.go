@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -54,9 +53,7 @@ Exit codes: 0 a cause was recognised, 1 nothing was, 3 bad usage (unreadable fil
 				if matches == nil {
 					matches = []explain.Match{}
 				}
-				enc := json.NewEncoder(out)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(struct {
+				if err := writeJSON(out, struct {
 					Matches []explain.Match `json:"matches"`
 				}{matches}); err != nil {
 					return &exitError{Code: usageExit, Err: err}

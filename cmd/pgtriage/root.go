@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -69,4 +70,11 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 	}
 	fmt.Fprintln(stderr, "pgtriage:", err)
 	return usageExit
+}
+
+// writeJSON writes one indented JSON object, the form of every command's --format json.
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
 }
