@@ -12,20 +12,20 @@ type EventType string
 
 // The events of the log.
 const (
-	EventWatchStart     EventType = "watch_start"     // a watch process started (Targets); "resumed" when it continued a log
-	EventWatchStop      EventType = "watch_stop"      // it stopped cleanly; the time between a stop and the next start was not observed
-	EventOutageStart    EventType = "outage_start"    // the first failure: Probe, Code, Evidence
-	EventOutageCause    EventType = "outage_cause"    // a code not seen before in this outage
+	EventWatchStart     EventType = "watch_start"      // a watch process started (Targets); "resumed" when it continued a log
+	EventWatchStop      EventType = "watch_stop"       // it stopped cleanly; the time between a stop and the next start was not observed
+	EventOutageStart    EventType = "outage_start"     // the first failure: Probe, Code, Evidence
+	EventOutageCause    EventType = "outage_cause"     // a code not seen before in this outage
 	EventOutageDiagnose EventType = "outage_diagnosis" // the layered diagnosis of probe.Run, taken once at the start of an outage
-	EventOutageEscalate EventType = "outage_escalate" // a still-open outage passed the escalation time
-	EventOutageEnd      EventType = "outage_end"      // the first success: Outage holds the whole story
-	EventRestart        EventType = "server_restart"  // pg_postmaster_start_time changed: Old, New
-	EventAddresses      EventType = "addresses"       // the host's addresses changed (a failover behind DNS): Old, New
-	EventRole           EventType = "role"            // the server became a standby or a primary: Old, New
-	EventCert           EventType = "cert_changed"    // the server certificate changed: Old, New (fingerprints), Cert
-	EventCertExpiring   EventType = "cert_expiring"   // the server certificate expires within the warning time: Cert
-	EventLatency        EventType = "latency"         // a summary of the probe round trips since the last one: Latency
-	EventServer         EventType = "server"          // the server facts first seen in a run: Server
+	EventOutageEscalate EventType = "outage_escalate"  // a still-open outage passed the escalation time
+	EventOutageEnd      EventType = "outage_end"       // the first success: Outage holds the whole story
+	EventRestart        EventType = "server_restart"   // pg_postmaster_start_time changed: Old, New
+	EventAddresses      EventType = "addresses"        // the host's addresses changed (a failover behind DNS): Old, New
+	EventRole           EventType = "role"             // the server became a standby or a primary: Old, New
+	EventCert           EventType = "cert_changed"     // the server certificate changed: Old, New (fingerprints), Cert
+	EventCertExpiring   EventType = "cert_expiring"    // the server certificate expires within the warning time: Cert
+	EventLatency        EventType = "latency"          // a summary of the probe round trips since the last one: Latency
+	EventServer         EventType = "server"           // the server facts first seen in a run: Server
 )
 
 // Probe kinds: the held session's query, and a fresh login.

@@ -16,11 +16,11 @@ import (
 type Metrics struct {
 	Registry *prometheus.Registry
 
-	up, serverStart, inRecovery, certExpiry           *prometheus.GaugeVec
-	duration                                          *prometheus.GaugeVec
-	failures                                          *prometheus.CounterVec
-	outages, outageSeconds, escalations               *prometheus.CounterVec
-	restarts, roleChanges, addressChanges             *prometheus.CounterVec
+	up, serverStart, inRecovery, certExpiry *prometheus.GaugeVec
+	duration                                *prometheus.GaugeVec
+	failures                                *prometheus.CounterVec
+	outages, outageSeconds, escalations     *prometheus.CounterVec
+	restarts, roleChanges, addressChanges   *prometheus.CounterVec
 }
 
 // NewMetrics registers the metrics, with the Go runtime's and the process's, in a registry of their own.
@@ -59,11 +59,11 @@ func (m *Metrics) Handler() http.Handler {
 
 // targetMetrics are one target's children, looked up once so that a probe touches no map.
 type targetMetrics struct {
-	name                                 string
-	vecs                                 *Metrics
-	up, serverStart, inRecovery          prometheus.Gauge
-	certExpiry                           prometheus.Gauge
-	durations                            [2]prometheus.Gauge
+	name                                  string
+	vecs                                  *Metrics
+	up, serverStart, inRecovery           prometheus.Gauge
+	certExpiry                            prometheus.Gauge
+	durations                             [2]prometheus.Gauge
 	restarts, roleChanges, addressChanges prometheus.Counter
 }
 

@@ -286,7 +286,10 @@ func (t *target) observe(at time.Time, f ServerFacts, cert *CertInfo) {
 	change(EventRole, old.Role, f.Role, t.m.roleChanges.Inc)
 	change(EventAddresses, old.Addresses, f.Addresses, t.m.addressChanges.Inc)
 	change(EventCert, old.Cert, f.Cert, nil)
-	for _, p := range []struct{ dst *string; v string }{{&t.server.StartTime, f.StartTime}, {&t.server.Role, f.Role},
+	for _, p := range []struct {
+		dst *string
+		v   string
+	}{{&t.server.StartTime, f.StartTime}, {&t.server.Role, f.Role},
 		{&t.server.Addresses, f.Addresses}, {&t.server.Cert, f.Cert}} {
 		if p.v != "" {
 			*p.dst = p.v

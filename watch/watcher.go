@@ -23,7 +23,7 @@ type Watcher struct {
 	wg        sync.WaitGroup
 	diagSlots chan struct{}
 
-	emitMu sync.Mutex // one event at a time through the sinks, so that a log line is never interleaved
+	emitMu  sync.Mutex // one event at a time through the sinks, so that a log line is never interleaved
 	sinkErr error
 }
 
