@@ -2,14 +2,22 @@ package watch_test
 
 import (
 	"io"
+	"maps"
 	"net/http/httptest"
+	"slices"
 	"testing"
+
+	dto "github.com/prometheus/client_model/go"
+	"github.com/prometheus/common/expfmt"
+	"github.com/prometheus/common/model"
 
 	"github.com/pgtriage/pgtriage/watch"
 )
 
-// scrape reads the metrics as Prometheus would, in the text format.
-func scrape(t *testing.T, m *watch.Metrics) string {
+// scraped is one scrape of the metrics handler, parsed as Prometheus parses it.
+type scraped map[string]*dto.MetricFamily
+
+func scrape(t *testing.T, m *watch.Metrics) scraped {
 	t.Helper()
 	srv := httptest.NewServer(m.Handler())
 	defer srv.Close()
@@ -18,9 +26,56 @@ func scrape(t *testing.T, m *watch.Metrics) string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	b, err := io.ReadAll(resp.Body)
+	p := expfmt.NewTextParser(model.UTF8Validation)
+	fams, err := p.TextToMetricFamilies(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("the metrics do not parse: %v", err)
 	}
-	return string(b)
+	return fams
+}
+
+// value returns the value of the series with exactly these labels; ok is false when there is none.
+func (s scraped) value(name string, labels map[string]string) (v float64, ok bool) {
+	f := s[name]
+	if f == nil {
+		return 0, false
+	}
+	for _, m := range f.Metric {
+		got := map[string]string{}
+		for _, lp := range m.Label {
+			got[lp.GetName()] = lp.GetValue()
+		}
+		if !maps.Equal(got, labels) {
+			continue
+		}
+		switch {
+		case m.Gauge != nil:
+			return m.Gauge.GetValue(), true
+		case m.Counter != nil:
+			return m.Counter.GetValue(), true
+		}
+	}
+	return 0, false
+}
+
+// labelValues lists the values of one label over the series of a metric.
+func (s scraped) labelValues(name, label string) []string {
+	var out []string
+	if f := s[name]; f != nil {
+		for _, m := range f.Metric {
+			for _, lp := range m.Label {
+				if lp.GetName() == label && !slices.Contains(out, lp.GetValue()) {
+					out = append(out, lp.GetValue())
+				}
+			}
+		}
+	}
+	return out
+}
+
+// expfmtDump writes the scrape back in the text format, to look for what must not be there.
+func expfmtDump(w io.Writer, s scraped) {
+	for _, f := range s {
+		_, _ = expfmt.MetricFamilyToText(w, f)
+	}
 }

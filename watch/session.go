@@ -124,7 +124,11 @@ func (t *target) serverFacts(c *connection) (ServerFacts, *CertInfo, error) {
 			f.Role = RoleStandby
 		}
 	}
-	return f, certOf(c.pg), nil
+	cert := certOf(c.pg)
+	if cert != nil {
+		f.Cert = cert.Fingerprint
+	}
+	return f, cert, nil
 }
 
 // certOf describes the server certificate of a TLS connection; nil without TLS.
@@ -173,6 +177,7 @@ func (t *target) sessionLoop(ctx context.Context, phase time.Duration) {
 		connected := time.Now()
 		facts, cert, err := t.serverFacts(c)
 		if err == nil {
+			facts.Addresses = t.addresses(ctx)
 			t.succeeded(ProbeSession, connected, connected.Sub(start), true)
 			t.observe(connected, facts, cert)
 			err = t.hold(ctx, c)

@@ -90,6 +90,21 @@ func fast() watch.Options {
 // run starts a Watcher and stops it when the test ends.
 func run(t *testing.T, targets []watch.Target, opts watch.Options) (*watch.Watcher, *recorder) {
 	t.Helper()
+	w, stop, rec := startWatcher(t, targets, opts)
+	t.Cleanup(stop)
+	return w, rec
+}
+
+// start starts a Watcher and returns the function that stops it.
+func start(t *testing.T, targets []watch.Target, opts watch.Options) (stop func(), rec *recorder) {
+	t.Helper()
+	_, stop, rec = startWatcher(t, targets, opts)
+	t.Cleanup(stop)
+	return stop, rec
+}
+
+func startWatcher(t *testing.T, targets []watch.Target, opts watch.Options) (*watch.Watcher, func(), *recorder) {
+	t.Helper()
 	rec := newRecorder()
 	opts.Sinks = append(opts.Sinks, rec)
 	w, err := watch.New(targets, opts)
@@ -99,18 +114,21 @@ func run(t *testing.T, targets []watch.Target, opts watch.Options) (*watch.Watch
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cancel()
+			select {
+			case err := <-done:
+				if err != nil {
+					t.Errorf("Run: %v", err)
+				}
+			case <-time.After(30 * time.Second):
+				t.Errorf("Run did not return within 30s of its context's end")
 			}
-		case <-time.After(30 * time.Second):
-			t.Errorf("Run did not return within 30s of its context's end")
-		}
-	})
-	return w, rec
+		})
+	}
+	return w, stop, rec
 }
 
 func target(t *testing.T, conn string) watch.Target {
@@ -206,20 +224,36 @@ func TestStopRestart(t *testing.T) {
 
 	t.Logf("events:\n%s", rec.dump())
 	got := scrape(t, m)
-	for _, want := range []string{
-		`pgtriage_up{target="` + name + `"} 1`,
-		`pgtriage_outages_total{cause="tcp.refused",target="` + name + `"}`,
-		`pgtriage_server_restarts_total{target="` + name + `"} 3`,
-		`pgtriage_probe_failures_total{cause="server.terminated",probe="session",target="` + name + `"}`,
-		`pgtriage_server_in_recovery{target="` + name + `"} 0`,
-		`pgtriage_probe_duration_seconds{probe="session",target="` + name + `"}`,
-		`pgtriage_outages_escalated_total{`,
+	tl := map[string]string{"target": name}
+	for _, c := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"pgtriage_up", tl, 1},
+		{"pgtriage_server_restarts_total", tl, 3},
+		{"pgtriage_server_in_recovery", tl, 0},
+		{"pgtriage_outages_escalated_total", map[string]string{"target": name, "cause": "tcp.refused"}, 2},
 	} {
-		if !strings.Contains(got, want) {
-			t.Errorf("metrics lack %s", want)
+		if v, ok := got.value(c.name, c.labels); !ok || v != c.want {
+			t.Errorf("%s%v = %v (present: %v), want %v", c.name, c.labels, v, ok, c.want)
 		}
 	}
-	if strings.Contains(got, appPassword) || strings.Contains(rec.dump(), appPassword) {
+	if v, ok := got.value("pgtriage_outages_total", map[string]string{"target": name, "cause": "tcp.refused"}); !ok || v < 2 {
+		t.Errorf("pgtriage_outages_total{cause=tcp.refused} = %v, want at least 2 (the third may end on another cause)", v)
+	}
+	if v, ok := got.value("pgtriage_probe_failures_total", map[string]string{"target": name, "probe": "session", "cause": "server.terminated"}); !ok || v < 3 {
+		t.Errorf("session failures with server.terminated: %v, want 3 or more", v)
+	}
+	if v, ok := got.value("pgtriage_probe_duration_seconds", map[string]string{"target": name, "probe": "session"}); !ok || v <= 0 || v > 5 {
+		t.Errorf("session probe duration %v", v)
+	}
+	if v, ok := got.value("pgtriage_server_start_time_seconds", tl); !ok || time.Since(time.Unix(int64(v), 0)) > time.Minute {
+		t.Errorf("server start time %v", v)
+	}
+	var b strings.Builder
+	expfmtDump(&b, got)
+	if strings.Contains(b.String(), appPassword) || strings.Contains(rec.dump(), appPassword) {
 		t.Errorf("the password leaked into metrics or events")
 	}
 }
