@@ -24,8 +24,10 @@ type Log struct {
 	dirty  bool
 	closed bool
 
-	stop chan struct{}
-	done chan struct{}
+	stop      chan struct{}
+	done      chan struct{}
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // syncEvery is how often written events are synced to disk.
@@ -110,15 +112,18 @@ func (l *Log) Sync() error {
 	return l.f.Sync()
 }
 
-// Close syncs and closes the file.
+// Close syncs and closes the file; closing again returns the first Close's result.
 func (l *Log) Close() error {
-	close(l.stop)
-	<-l.done
-	err := l.Sync()
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.closed = true
-	return errors.Join(err, l.f.Close())
+	l.closeOnce.Do(func() {
+		close(l.stop)
+		<-l.done
+		err := l.Sync()
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.closed = true
+		l.closeErr = errors.Join(err, l.f.Close())
+	})
+	return l.closeErr
 }
 
 // ReadEvents reads a whole event log, for the report. Lines that are not events (a torn last line among them) are

@@ -192,10 +192,14 @@ func (t *target) succeeded(kind string, at time.Time, d time.Duration, connected
 	defer t.mu.Unlock()
 	if kind == ProbeSession {
 		t.sessionUp = true
-		t.lastLatency = d
 	}
 	if connected {
+		// A connection is a login, whichever loop made it: its time is a login's time, and it proves the
+		// connect path works.
 		t.loginFailing = false
+		kind = ProbeLogin
+	} else {
+		t.lastLatency = d
 	}
 	if !t.known {
 		t.known, t.since = true, at
