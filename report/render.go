@@ -119,9 +119,9 @@ type summaryRow struct {
 
 type outageRow struct {
 	Target, Start, End, Duration, Cause, Category, Color, Verdict string
-	Codes                                                        string
-	Reasons, Steps                                               []string
-	Open                                                         bool
+	Codes                                                         string
+	Reasons, Steps                                                []string
+	Open                                                          bool
 }
 
 func newView(m *model, opts Options) *view {
