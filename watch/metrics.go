@@ -21,6 +21,7 @@ type Metrics struct {
 	failures                                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
 // NewMetrics registers the metrics, with the Go runtime's and the process's, in a registry of their own.
@@ -46,9 +47,10 @@ func NewMetrics() *Metrics {
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
 	}
-	m.Registry.MustRegister(m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges,
-		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges}
+	m.Registry.MustRegister(m.own...)
+	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
 }
 
