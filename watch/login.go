@@ -35,22 +35,22 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			continue
 		}
 		start := time.Now()
-		c, err := t.connect(ctx)
+		pg, err := t.connect(ctx, ProbeLogin)
 		end := time.Now()
 		if ctx.Err() != nil {
-			if c != nil {
-				c.close()
+			if pg != nil {
+				closeConn(pg)
 			}
 			return
 		}
 		if err != nil {
-			code, evidence := c.classify(err)
+			code, evidence := t.classify(ProbeLogin, err)
 			t.failed(ProbeLogin, end, code, evidence)
 			wait = t.retry()
 			continue
 		}
-		cert := certOf(c.pg)
-		c.close()
+		cert := certOf(pg)
+		closeConn(pg)
 		t.succeeded(ProbeLogin, end, end.Sub(start), true)
 		if cert != nil {
 			t.observe(end, ServerFacts{Cert: cert.Fingerprint}, cert)

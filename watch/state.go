@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/probe"
 )
@@ -62,6 +64,9 @@ type target struct {
 	diagnosing   bool
 
 	refollow atomic.Bool // the addresses changed: the held session should reconnect
+
+	cfg    [2]*pgconn.Config             // the held session's and the logins', see configs
+	notice atomic.Pointer[pgconn.Notice] // the held session's last warning of class 57
 }
 
 // openOutage is an outage that has not ended.

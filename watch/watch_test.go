@@ -223,7 +223,18 @@ func TestStopRestart(t *testing.T) {
 	rec.waitFor(t, i, "server_restart", ofType(watch.EventRestart))
 
 	t.Logf("events:\n%s", rec.dump())
-	got := scrape(t, m)
+	// The held session probes again an interval after it reconnected.
+	var got scraped
+	for deadline := time.Now().Add(60 * time.Second); ; {
+		got = scrape(t, m)
+		if v, _ := got.value("pgtriage_probe_duration_seconds", map[string]string{"target": name, "probe": "session"}); v > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no session probe within 60s of the last restart")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
 	tl := map[string]string{"target": name}
 	for _, c := range []struct {
 		name   string

@@ -56,6 +56,7 @@ func New(targets []Target, opts Options) (*Watcher, error) {
 			tg.LoginEvery = opts.LoginEvery
 		}
 		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: factsOf(tg.Settings)}
+		t.configs()
 		w.targets = append(w.targets, t)
 	}
 	return w, nil
