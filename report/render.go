@@ -213,13 +213,18 @@ func latencyRow(i int, td *targetData, x func(time.Time) float64) latRow {
 		lr.Max = "no samples"
 		return lr
 	}
-	top := 0.0
-	for _, v := range s.p90 {
-		top = max(top, v)
+	// The scale follows the medians, so that one slow period does not flatten the rest; a 90th percentile above it
+	// is drawn at the top, and the label says so (the points' tooltips keep the true values).
+	top, p90top := 0.0, 0.0
+	for j := range s.p50 {
+		top, p90top = max(top, s.p50[j]), max(p90top, s.p90[j])
 	}
-	top = niceCeil(top)
+	top = niceCeil(min(max(top*2, 0.5), max(p90top, 0.5)))
 	lr.Max = fmt.Sprintf("0 to %g ms", top)
-	yOf := func(v float64) float64 { return lr.BaseY - v/top*(latRowH-14) }
+	if p90top > top {
+		lr.Max += ", 90th percentile clipped"
+	}
+	yOf := func(v float64) float64 { return lr.BaseY - min(v, top)/top*(latRowH-14) }
 	// A period with no sample (an outage, or watch not running) breaks the lines.
 	var p50, p90 []string
 	for j, at := range s.at {

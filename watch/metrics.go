@@ -64,7 +64,6 @@ type targetMetrics struct {
 	name                                  string
 	vecs                                  *Metrics
 	up, serverStart, inRecovery           prometheus.Gauge
-	certExpiry                            prometheus.Gauge
 	durations                             [2]prometheus.Gauge
 	restarts, roleChanges, addressChanges prometheus.Counter
 }
@@ -75,7 +74,6 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 		up:             m.up.WithLabelValues(name),
 		serverStart:    m.serverStart.WithLabelValues(name),
 		inRecovery:     m.inRecovery.WithLabelValues(name),
-		certExpiry:     m.certExpiry.WithLabelValues(name),
 		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, ProbeSession), m.duration.WithLabelValues(name, ProbeLogin)},
 		restarts:       m.restarts.WithLabelValues(name),
 		roleChanges:    m.roleChanges.WithLabelValues(name),
@@ -85,6 +83,12 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 
 func (tm *targetMetrics) duration(kind string, d time.Duration) {
 	tm.durations[kindIndex(kind)].Set(d.Seconds())
+}
+
+// certExpiry is set once a certificate was seen: a target without TLS has no such series, rather than a 0 that an
+// alert on the expiry would take for a certificate that expired in 1970.
+func (tm *targetMetrics) certExpiry(notAfter time.Time) {
+	tm.vecs.certExpiry.WithLabelValues(tm.name).Set(float64(notAfter.Unix()))
 }
 
 func (tm *targetMetrics) failure(kind string, code catalog.Code) {

@@ -76,6 +76,12 @@ func (t *target) classify(kind string, err error) (catalog.Code, string) {
 				n.Severity + ": " + n.Message + " (SQLSTATE " + n.Code + "), then the connection closed"
 		}
 	}
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) {
+		// The server's own words say it all; pgconn's wrapping adds every attempt before it (sslmode=prefer
+		// tries TLS first).
+		return code, pgErr.Severity + ": " + pgErr.Message + " (SQLSTATE " + pgErr.Code + ")"
+	}
 	return code, oneLine(err.Error())
 }
 

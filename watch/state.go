@@ -313,7 +313,7 @@ func (t *target) observe(at time.Time, f ServerFacts, cert *CertInfo) {
 		t.m.inRecovery.Set(b2f(f.Role == RoleStandby))
 	}
 	if cert != nil {
-		t.m.certExpiry.Set(float64(cert.NotAfter.Unix()))
+		t.m.certExpiry(cert.NotAfter)
 		if cert.NotAfter.Sub(at) < t.w.opts.CertWarning && t.certWarned != cert.Fingerprint {
 			t.certWarned = cert.Fingerprint
 			t.w.emit(Event{Time: at, Type: EventCertExpiring, Target: t.Name, Cert: cert,

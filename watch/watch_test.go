@@ -262,6 +262,9 @@ func TestStopRestart(t *testing.T) {
 	if v, ok := got.value("pgtriage_server_start_time_seconds", tl); !ok || time.Since(time.Unix(int64(v), 0)) > time.Minute {
 		t.Errorf("server start time %v", v)
 	}
+	if _, ok := got.value("pgtriage_tls_cert_expiry_timestamp_seconds", tl); ok {
+		t.Errorf("a certificate expiry for a target without TLS")
+	}
 	var b strings.Builder
 	expfmtDump(&b, got)
 	if strings.Contains(b.String(), appPassword) || strings.Contains(rec.dump(), appPassword) {
