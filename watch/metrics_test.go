@@ -4,7 +4,6 @@ import (
 	"io"
 	"maps"
 	"net/http/httptest"
-	"slices"
 	"testing"
 
 	dto "github.com/prometheus/client_model/go"
@@ -56,21 +55,6 @@ func (s scraped) value(name string, labels map[string]string) (v float64, ok boo
 		}
 	}
 	return 0, false
-}
-
-// labelValues lists the values of one label over the series of a metric.
-func (s scraped) labelValues(name, label string) []string {
-	var out []string
-	if f := s[name]; f != nil {
-		for _, m := range f.Metric {
-			for _, lp := range m.Label {
-				if lp.GetName() == label && !slices.Contains(out, lp.GetValue()) {
-					out = append(out, lp.GetValue())
-				}
-			}
-		}
-	}
-	return out
 }
 
 // expfmtDump writes the scrape back in the text format, to look for what must not be there.
