@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 )
 
 // View shows the targets to a person. On a terminal it redraws a table in place (a line per target: state, since
@@ -148,7 +149,7 @@ func (v *View) table(st []Status, now time.Time, cols, rows int) []string {
 		case StateDown:
 			down++
 		}
-		nameWidth = max(nameWidth, min(len(s.Name), 40))
+		nameWidth = max(nameWidth, min(utf8.RuneCountInString(s.Name), 40))
 	}
 	lines := []string{fmt.Sprintf("pgtriage watch  %s  %d targets: %d up, %d down", now.Local().Format("15:04:05"), len(st), up, down),
 		fmt.Sprintf("%-*s  %-7s  %-9s  %9s  %s", nameWidth, "TARGET", "STATE", "SINCE", "LATENCY", "LAST CAUSE")}
@@ -182,7 +183,7 @@ func (v *View) table(st []Status, now time.Time, cols, rows int) []string {
 	if len(v.recent) > 0 {
 		lines = append(lines, "", "latest events:")
 		for _, r := range v.recent {
-			lines = append(lines, clip(r, cols+len(r)-visible(r)))
+			lines = append(lines, clip(r, cols+utf8.RuneCountInString(r)-visible(r))) // the colour codes take no room
 		}
 	}
 	return lines
@@ -201,14 +202,15 @@ func short(d time.Duration) string {
 	return fmt.Sprintf("%dd%dh", int(d.Hours())/24, int(d.Hours())%24)
 }
 
+// clip cuts s to n characters, the last an ellipsis when something was cut.
 func clip(s string, n int) string {
-	if len(s) <= n {
+	if utf8.RuneCountInString(s) <= n {
 		return s
 	}
 	if n < 1 {
 		return ""
 	}
-	return s[:n-1] + "…"
+	return string([]rune(s)[:n-1]) + "…"
 }
 
 // visible is the width of a line without its colour codes.
