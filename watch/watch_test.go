@@ -244,7 +244,6 @@ func TestStopRestart(t *testing.T) {
 		{"pgtriage_up", tl, 1},
 		{"pgtriage_server_restarts_total", tl, 3},
 		{"pgtriage_server_in_recovery", tl, 0},
-		{"pgtriage_outages_escalated_total", map[string]string{"target": name, "cause": "tcp.refused"}, 2},
 	} {
 		if v, ok := got.value(c.name, c.labels); !ok || v != c.want {
 			t.Errorf("%s%v = %v (present: %v), want %v", c.name, c.labels, v, ok, c.want)
@@ -253,8 +252,18 @@ func TestStopRestart(t *testing.T) {
 	if v, ok := got.value("pgtriage_outages_total", map[string]string{"target": name, "cause": "tcp.refused"}); !ok || v < 2 {
 		t.Errorf("pgtriage_outages_total{cause=tcp.refused} = %v, want at least 2 (the third may end on another cause)", v)
 	}
-	if v, ok := got.value("pgtriage_probe_failures_total", map[string]string{"target": name, "probe": "session", "cause": "server.terminated"}); !ok || v < 3 {
-		t.Errorf("session failures with server.terminated: %v, want 3 or more", v)
+	// Which code an outage ends up named after depends on how many retries each code got: count over causes.
+	escalated := 0.0
+	for _, cause := range []string{"tcp.refused", "server.terminated", "server.shutting_down", "conn.reset"} {
+		v, _ := got.value("pgtriage_outages_escalated_total", map[string]string{"target": name, "cause": cause})
+		escalated += v
+	}
+	if escalated != 2 {
+		t.Errorf("pgtriage_outages_escalated_total adds up to %v, want 2 (the second and the third outage)", escalated)
+	}
+	// The two stops were seen by the held session (the events above say so); at the restart a login may come first.
+	if v, ok := got.value("pgtriage_probe_failures_total", map[string]string{"target": name, "probe": "session", "cause": "server.terminated"}); !ok || v < 2 {
+		t.Errorf("session failures with server.terminated: %v, want 2 or more", v)
 	}
 	if v, ok := got.value("pgtriage_probe_duration_seconds", map[string]string{"target": name, "probe": "session"}); !ok || v <= 0 || v > 5 {
 		t.Errorf("session probe duration %v", v)
