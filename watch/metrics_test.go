@@ -57,6 +57,21 @@ func (s scraped) value(name string, labels map[string]string) (v float64, ok boo
 	return 0, false
 }
 
+// sum adds up the series of a metric for one target, whatever their other labels.
+func (s scraped) sum(name, target string) float64 {
+	total := 0.0
+	if f := s[name]; f != nil {
+		for _, m := range f.Metric {
+			for _, lp := range m.Label {
+				if lp.GetName() == "target" && lp.GetValue() == target {
+					total += m.GetCounter().GetValue() + m.GetGauge().GetValue()
+				}
+			}
+		}
+	}
+	return total
+}
+
 // expfmtDump writes the scrape back in the text format, to look for what must not be there.
 func expfmtDump(w io.Writer, s scraped) {
 	for _, f := range s {
