@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // Log is an append-only JSON Lines file of events. Each event is one write of one whole line, so an event that
@@ -33,13 +35,21 @@ type Log struct {
 // syncEvery is how often written events are synced to disk.
 const syncEvery = time.Second
 
-// OpenLog opens the log at path, creating it if needed, and reads what an earlier run wrote into a History.
+// OpenLog opens the log at path, creating it if needed, locks it against a second writer, and reads what an earlier run wrote into a History.
 // A last line without its newline was torn by a crash during its write: it is cut off (History.Note says so) so
 // that the next event starts a line of its own. Lines that are not events are skipped and counted.
 func OpenLog(path string) (*Log, *History, error) {
 	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, nil, err
+	}
+	// Two writers would interleave their lines and cut each other's torn lines: one watch a log.
+	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+		f.Close()
+		if errors.Is(err, unix.EWOULDBLOCK) {
+			return nil, nil, fmt.Errorf("%s is being written by another pgtriage watch", path)
+		}
+		return nil, nil, fmt.Errorf("%s: lock: %w", path, err)
 	}
 	h := newHistory()
 	good, err := h.read(f)

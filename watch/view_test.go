@@ -56,17 +56,3 @@ func TestView(t *testing.T) {
 		t.Errorf("plain lines:\n%s", got)
 	}
 }
-
-// TestReadEvents skips what is not an event: garbage, an empty line, a torn last line.
-func TestReadEvents(t *testing.T) {
-	in := `{"time":"2026-11-24T20:00:00Z","type":"watch_start","targets":["a"]}
-garbage
-{"time":"2026-11-24T20:00:01Z","type":"outage_start","target":"a","code":"tcp.refused"}
-
-{"type":"no time"}
-{"time":"2026-11-24T20:00:02Z","type":"outage_e`
-	evs, skipped, err := ReadEvents(strings.NewReader(in))
-	if err != nil || len(evs) != 2 || skipped != 3 || evs[1].Code != catalog.TCPRefused {
-		t.Errorf("%d events, %d skipped, %v", len(evs), skipped, err)
-	}
-}
