@@ -37,13 +37,10 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 		start := time.Now()
 		pg, err := t.connect(ctx, ProbeLogin)
 		end := time.Now()
-		if ctx.Err() != nil {
-			if pg != nil {
-				closeConn(pg)
-			}
-			return
-		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return // watch is stopping: not a failure of the target
+			}
 			code, evidence := t.classify(ProbeLogin, err)
 			t.failed(ProbeLogin, end, code, evidence)
 			wait = t.retry()

@@ -143,13 +143,10 @@ func (t *target) sessionLoop(ctx context.Context, phase time.Duration) {
 	for ctx.Err() == nil {
 		start := time.Now()
 		pg, err := t.connect(ctx, ProbeSession)
-		if ctx.Err() != nil {
-			if pg != nil {
-				closeConn(pg)
-			}
-			return
-		}
 		if err != nil {
+			if ctx.Err() != nil {
+				return
+			}
 			code, evidence := t.classify(ProbeSession, err)
 			t.failed(ProbeSession, time.Now(), code, evidence)
 			if !sleep(ctx, tm, t.retry()) {
