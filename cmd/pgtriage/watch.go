@@ -53,7 +53,7 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
   pgtriage watch --interval 5s --login-every 12 service=orders
   pgtriage report events.jsonl -o report.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			targets, err := watchTargets(configFile, args, &opts)
+			targets, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
@@ -78,8 +78,8 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 }
 
 // watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
-// check does.
-func watchTargets(configFile string, args []string, opts *watch.Options) ([]watch.Target, error) {
+// check does. The config's interval and login_every apply unless given on the command line.
+func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, error) {
 	var targets []watch.Target
 	if configFile != "" {
 		c, err := watch.LoadConfig(configFile)
@@ -89,10 +89,10 @@ func watchTargets(configFile string, args []string, opts *watch.Options) ([]watc
 		if targets, err = c.Resolve(); err != nil {
 			return nil, err
 		}
-		if c.Interval > 0 && opts.Interval == time.Second {
+		if c.Interval > 0 && !intervalSet {
 			opts.Interval = c.Interval
 		}
-		if c.LoginEvery > 0 && opts.LoginEvery == 10 {
+		if c.LoginEvery > 0 && !loginEverySet {
 			opts.LoginEvery = c.LoginEvery
 		}
 	}
