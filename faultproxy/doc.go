@@ -26,6 +26,9 @@
 // Close stops accepting, ends every session and waits for every goroutine the
 // proxy started, so a test that closes the proxy leaks nothing.
 //
+// Proxy.Handler is an HTTP control API (GET/POST/DELETE /faults, GET
+// /sessions) over the same methods, as served by `pgtriage proxy --control`.
+//
 // # Faults
 //
 // Each Fault applies to all new connections, or with Share in (0,1) to that
