@@ -226,7 +226,5 @@ logfile = %s
 	}
 }
 
-
-
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 func runtimeCPUs() int  { return runtime.NumCPU() }
