@@ -261,7 +261,8 @@ func newChunkReader(src net.Conn) *chunkReader {
 func (r *chunkReader) read() (*[]byte, int, error) {
 	if r.rc == nil {
 		if r.own == nil {
-			r.own = make([]byte, bufSize)
+			// TLS hands over at most a record (16 KiB) a read.
+			r.own = make([]byte, 16<<10)
 		}
 		n, err := r.src.Read(r.own)
 		if n > 0 {
