@@ -55,49 +55,73 @@ func BenchmarkProxyVsPgBouncer(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	bouncer := startPgBouncer(b, pgbouncer, c)
+	bouncer, bouncerPID := startPgBouncer(b, pgbouncer, c)
 
+	// CPU time of the middle man per transaction is a second measure, far
+	// less moved by other load on the machine than tps: the proxy's is this
+	// process's (it does nothing else meanwhile), PgBouncer's its process's.
 	type target struct {
 		name, addr, sslmode string
+		cpu                 func() time.Duration
 	}
+	selfCPU := func() time.Duration {
+		var ru syscall.Rusage
+		syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
+		return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	}
+	bouncerCPU := func() time.Duration { return processCPU(b, bouncerPID) }
 	targets := []target{
-		{"direct", upstream, "disable"},
-		{"proxy", p.Addr(), "disable"},
-		{"pgbouncer", bouncer, "disable"},
-		{"direct TLS", upstream, "require"},
-		{"proxy TLS", p.Addr(), "require"},
-		{"pgbouncer TLS", bouncer, "require"},
+		{"direct", upstream, "disable", nil},
+		{"proxy", p.Addr(), "disable", selfCPU},
+		{"pgbouncer", bouncer, "disable", bouncerCPU},
+		{"direct TLS", upstream, "require", nil},
+		{"proxy TLS", p.Addr(), "require", selfCPU},
+		{"pgbouncer TLS", bouncer, "require", bouncerCPU},
 	}
 	if only := os.Getenv("PGBENCH_TARGETS"); only != "" {
 		// A comma-separated subset, to look at one target under a profiler.
 		targets = slices.DeleteFunc(targets, func(tg target) bool { return !slices.Contains(strings.Split(only, ","), tg.name) })
 	}
 	tpsRE := regexp.MustCompile(`tps = ([0-9.]+) \(without initial connection time\)`)
+	txRE := regexp.MustCompile(`number of transactions actually processed: ([0-9]+)`)
 	results := map[string][]float64{}
+	cpuPerTx := map[string][]float64{} // microseconds
 	for round := range rounds {
 		for _, tg := range targets {
 			host, port, _ := net.SplitHostPort(tg.addr)
 			cmd := exec.Command(pgbench, "-S", "-c", "8", "-j", "2", "-T", strconv.Itoa(seconds), "-n",
 				"-h", host, "-p", port, "-U", "postgres", "postgres")
 			cmd.Env = append(os.Environ(), "PGSSLMODE="+tg.sslmode)
+			var cpu0 time.Duration
+			if tg.cpu != nil {
+				cpu0 = tg.cpu()
+			}
 			out, err := cmd.CombinedOutput()
-			m := tpsRE.FindStringSubmatch(string(out))
-			if err != nil || m == nil {
+			m, tx := tpsRE.FindStringSubmatch(string(out)), txRE.FindStringSubmatch(string(out))
+			if err != nil || m == nil || tx == nil {
 				b.Fatalf("pgbench against %s: %v\n%s", tg.name, err, out)
 			}
 			tps, _ := strconv.ParseFloat(m[1], 64)
 			results[tg.name] = append(results[tg.name], tps)
-			fmt.Printf("round %d  %-14s %9.0f tps\n", round+1, tg.name, tps)
+			line := fmt.Sprintf("round %d  %-14s %9.0f tps", round+1, tg.name, tps)
+			if tg.cpu != nil {
+				n, _ := strconv.ParseFloat(tx[1], 64)
+				us := float64((tg.cpu() - cpu0).Microseconds()) / n
+				cpuPerTx[tg.name] = append(cpuPerTx[tg.name], us)
+				line += fmt.Sprintf("  %5.1f µs CPU/tx in the middle", us)
+			}
+			fmt.Println(line)
 		}
 	}
-	median := func(name string) float64 {
-		v := slices.Clone(results[name])
+	medianOf := func(vs []float64) float64 {
+		v := slices.Clone(vs)
 		slices.Sort(v)
 		return v[len(v)/2]
 	}
+	median := func(name string) float64 { return medianOf(results[name]) }
 	fmt.Printf("\npgbench -S -c 8 -j 2 -T %d, %d rounds alternating, median tps (GOMAXPROCS=%d, %d CPUs shared with whatever else runs):\n",
 		seconds, rounds, runtimeProcs(), runtimeCPUs())
-	fmt.Printf("%-14s %9s %9s  %s\n", "target", "tps", "/direct", "rounds")
+	fmt.Printf("%-14s %9s %9s %11s  %s\n", "target", "tps", "/direct", "µs CPU/tx", "tps of each round")
 	for _, tg := range targets {
 		ref := "direct"
 		if strings.HasSuffix(tg.name, "TLS") {
@@ -107,7 +131,11 @@ func BenchmarkProxyVsPgBouncer(b *testing.B) {
 		for _, v := range results[tg.name] {
 			rs = append(rs, fmt.Sprintf("%.0f", v))
 		}
-		fmt.Printf("%-14s %9.0f %8.0f%%  %s\n", tg.name, median(tg.name), 100*median(tg.name)/median(ref), strings.Join(rs, " "))
+		cpu := "-"
+		if v := cpuPerTx[tg.name]; v != nil {
+			cpu = fmt.Sprintf("%.1f", medianOf(v))
+		}
+		fmt.Printf("%-14s %9.0f %8.0f%% %11s  %s\n", tg.name, median(tg.name), 100*median(tg.name)/median(ref), cpu, strings.Join(rs, " "))
 	}
 	if len(targets) < 6 {
 		return
@@ -146,8 +174,8 @@ func envInt(name string, def int) int {
 
 // startPgBouncer runs PgBouncer in session mode in front of c on a free
 // loopback port, with TLS towards clients that ask for it, until the
-// benchmark ends; it returns its address.
-func startPgBouncer(b *testing.B, bin string, c *pgtest.Cluster) string {
+// benchmark ends; it returns its address and process id.
+func startPgBouncer(b *testing.B, bin string, c *pgtest.Cluster) (string, int) {
 	b.Helper()
 	dir, err := os.MkdirTemp("", "pgbouncer-")
 	if err != nil {
@@ -216,7 +244,7 @@ logfile = %s
 		nc, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			nc.Close()
-			return addr
+			return addr, cmd.Process.Pid
 		}
 		if time.Now().After(deadline) {
 			log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
@@ -228,3 +256,17 @@ logfile = %s
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
 func runtimeCPUs() int  { return runtime.NumCPU() }
+
+// processCPU is the user and system CPU time of process pid so far.
+func processCPU(b *testing.B, pid int) time.Duration {
+	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		b.Fatal(err)
+	}
+	// Fields after the command name, which is in parentheses: utime and stime are the 12th and 13th.
+	f := strings.Fields(string(stat[strings.LastIndexByte(string(stat), ')')+1:]))
+	utime, _ := strconv.Atoi(f[11])
+	stime, _ := strconv.Atoi(f[12])
+	const ticks = 100 // USER_HZ on Linux
+	return time.Duration(utime+stime) * time.Second / ticks
+}

@@ -206,6 +206,14 @@ func (c *conn) close() {
 	}
 	c.closed = true
 	close(c.done)
+	// A copy loop may be blocked writing to one connection while it holds
+	// the other in a read (see chunkReader.each), and Close waits for the
+	// read to end: deadlines in the past first free every blocked call.
+	past := time.Unix(1, 0)
+	c.client.SetDeadline(past)
+	if c.up != nil {
+		c.up.SetDeadline(past)
+	}
 	c.client.Close()
 	if c.up != nil {
 		c.up.Close()

@@ -83,31 +83,11 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 	var fr framer
 	gen := c.gen.Load()
 	shape := c.shaping(dir)
-	for {
-		if t := c.term.Load(); t != nil {
-			if dir == Upstream {
-				return errStopped
-			}
-			if fr.atBoundary() {
-				return c.sendTerminate(t)
-			}
-		}
-		bp, n, err := r.read()
-		if err != nil {
-			if errors.Is(err, os.ErrDeadlineExceeded) {
-				// A kick: the faults changed.
-				src.SetReadDeadline(time.Time{})
-				gen = c.gen.Load()
-				shape = c.shaping(dir)
-				continue
-			}
-			return err
-		}
+	chunk := func(b []byte) (bool, error) {
 		readAt := time.Now()
 		if g := c.gen.Load(); g != gen {
 			gen, shape = g, c.shaping(dir)
 		}
-		b := (*bp)[:n]
 		var t *Fault
 		if dir == Downstream {
 			if t = c.term.Load(); t != nil {
@@ -120,17 +100,47 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 				fr.advance(b, false)
 			}
 		}
+		var err error
 		if shape.plain() {
 			_, err = dst.Write(b)
 		} else {
 			err = c.forward(&shape, dst, b, readAt)
 		}
-		r.release(bp)
-		if err != nil {
-			return err
+		switch {
+		case err != nil:
+			return true, err
+		case t != nil:
+			return true, c.sendTerminate(t)
 		}
-		if t != nil {
-			return c.sendTerminate(t)
+		// A terminate waiting: back to the loop below, which acts on it.
+		return c.term.Load() != nil, nil
+	}
+	for {
+		if t := c.term.Load(); t != nil {
+			if dir == Upstream {
+				return errStopped
+			}
+			if fr.atBoundary() {
+				return c.sendTerminate(t)
+			}
+		}
+		err := r.each(chunk)
+		var reset resetError
+		switch {
+		case err == nil: // stopped to look at a terminate
+		case errors.As(err, &reset):
+			c.resetOnce.Do(func() {
+				c.emit(EventFault, reset.f, "", "")
+				c.rst()
+			})
+			return errStopped
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			// A kick: the faults changed.
+			src.SetReadDeadline(time.Time{})
+			gen = c.gen.Load()
+			shape = c.shaping(dir)
+		default:
+			return err
 		}
 	}
 }
@@ -165,14 +175,17 @@ func (c *conn) forward(s *shaping, dst net.Conn, b []byte, readAt time.Time) err
 		}
 	}
 	if reset != nil {
-		c.resetOnce.Do(func() {
-			c.emit(EventFault, reset, "", "")
-			c.rst()
-		})
-		return errStopped
+		// The reset itself waits for the pump to leave the read: closing a
+		// connection inside it would wait for itself.
+		return resetError{reset}
 	}
 	return nil
 }
+
+// resetError asks the pump to reset the connection for fault f.
+type resetError struct{ f *Fault }
+
+func (e resetError) Error() string { return "reset by fault " + e.f.ID }
 
 // sleep waits for d unless the connection closes first (false).
 func (c *conn) sleep(d time.Duration) bool {
@@ -258,55 +271,79 @@ func newChunkReader(src net.Conn) *chunkReader {
 	return r
 }
 
-func (r *chunkReader) read() (*[]byte, int, error) {
+// each reads chunks and hands each to fn until fn asks to stop (true) or
+// fails, or the read fails (io.EOF at the end).
+func (r *chunkReader) each(fn func([]byte) (bool, error)) error {
 	if r.rc == nil {
 		if r.own == nil {
 			// TLS hands over at most a record (16 KiB) a read.
 			r.own = make([]byte, 16<<10)
 		}
-		n, err := r.src.Read(r.own)
-		if n > 0 {
-			return &r.own, n, nil
-		}
-		return nil, 0, err
-	}
-	var (
-		bp   *[]byte
-		n    int
-		serr error
-	)
-	err := r.rc.Read(func(fd uintptr) bool {
-		bp = bufPool.Get().(*[]byte)
 		for {
-			n, serr = syscall.Read(int(fd), *bp)
-			if serr != syscall.EINTR {
-				break
+			n, err := r.src.Read(r.own)
+			if n > 0 {
+				if stop, ferr := fn(r.own[:n]); stop || ferr != nil {
+					return ferr
+				}
+			}
+			if err != nil {
+				return err
 			}
 		}
-		if serr == syscall.EAGAIN {
-			bufPool.Put(bp)
-			bp = nil
-			return false
+	}
+	var (
+		bp      *[]byte
+		result  error
+		drained bool
+	)
+	// All in one RawRead: the poller's readiness is reset only when RawRead
+	// starts, so inside it a read that left the socket empty (it returned
+	// less than a full buffer) can go straight to waiting, and the read that
+	// would only say EAGAIN is saved. Data that comes later always brings a
+	// readiness event (the poller is edge-triggered); a stale one costs one
+	// EAGAIN.
+	err := r.rc.Read(func(fd uintptr) bool {
+		for {
+			if drained {
+				drained = false
+				return false
+			}
+			if bp == nil {
+				bp = bufPool.Get().(*[]byte)
+			}
+			n, err := syscall.Read(int(fd), *bp)
+			switch {
+			case err == syscall.EINTR:
+				continue
+			case err == syscall.EAGAIN:
+				// Idle: the buffer goes back to the pool while waiting.
+				bufPool.Put(bp)
+				bp = nil
+				return false
+			case err != nil:
+				result = err
+				return true
+			case n == 0:
+				result = io.EOF
+				return true
+			}
+			stop, ferr := fn((*bp)[:n])
+			if stop || ferr != nil {
+				result = ferr
+				return true
+			}
+			if n < len(*bp) {
+				bufPool.Put(bp)
+				bp = nil
+				drained = true
+			}
 		}
-		return true
 	})
-	switch {
-	case err == nil && serr == nil && n > 0:
-		return bp, n, nil
-	case bp != nil:
+	if bp != nil {
 		bufPool.Put(bp)
 	}
-	if err == nil {
-		err = serr
+	if err != nil {
+		return err
 	}
-	if err == nil {
-		err = io.EOF
-	}
-	return nil, 0, err
-}
-
-func (r *chunkReader) release(bp *[]byte) {
-	if r.rc != nil {
-		bufPool.Put(bp)
-	}
+	return result
 }
