@@ -19,5 +19,6 @@ func commands(d deps) []*cobra.Command {
 		newExplainCmd(),
 		newWatchCmd(d),
 		newReportCmd(),
+		newProxyCmd(),
 	}
 }
