@@ -6,7 +6,9 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -212,4 +214,72 @@ func TestServerCertWrongName(t *testing.T) {
 	if !errors.As(err, &hostErr) {
 		t.Fatalf("got %v, want a hostname mismatch", err)
 	}
+}
+
+// TestLifeCycle stops a server fast (sessions get 57P01), sees it refuse, resumes it on the same port, and restarts
+// it: what the outage and retry tests build on.
+func TestLifeCycle(t *testing.T) {
+	t.Parallel()
+	c := pgtest.Start(t, pgtest.Options{})
+	held, err := connect(t, c.SuperuserConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A session busy in a query reads the server's last word; an idle one would see a closed socket when it next
+	// writes.
+	done := make(chan error, 1)
+	go func() {
+		_, err := held.Exec(context.Background(), "SELECT pg_sleep(60)").ReadAll()
+		done <- err
+	}()
+	waitActive(t, c, "SELECT pg_sleep(60)")
+	c.Stop(t, "fast")
+	wantCode(t, <-done, "57P01")
+	if _, err := connect(t, c.ConnString("user=postgres", "dbname=postgres")); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("connect to a stopped server: %v, want connection refused", err)
+	}
+
+	c.Resume(t)
+	before := startTime(t, c)
+	c.Restart(t, "fast")
+	if after := startTime(t, c); !after.After(before) {
+		t.Fatalf("start time %v after a restart, was %v", after, before)
+	}
+}
+
+func startTime(t *testing.T, c *pgtest.Cluster) time.Time {
+	t.Helper()
+	conn, err := connect(t, c.SuperuserConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := conn.Exec(context.Background(), "SELECT extract(epoch FROM pg_postmaster_start_time())::float8::text").ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	secs, err := strconv.ParseFloat(string(res[0].Rows[0][0]), 64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return time.Unix(0, int64(secs*1e9))
+}
+
+// waitActive waits until a session runs the query.
+func waitActive(t *testing.T, c *pgtest.Cluster, query string) {
+	t.Helper()
+	conn, err := connect(t, c.SuperuserConnString())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		res, err := conn.Exec(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE query = '"+query+"'").ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(res[0].Rows[0][0]) != "0" {
+			return
+		}
+	}
+	t.Fatalf("no session runs %q after 10s", query)
 }

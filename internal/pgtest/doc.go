@@ -17,17 +17,11 @@
 //	conn, err := pgconn.Connect(ctx, c.ConnString("user=app", "password=secret",
 //		"sslmode=verify-full", "sslrootcert="+c.CAFile, "host=localhost"))
 //
-// The server binaries come from PG_BINDIR, else the highest version under
-// /usr/lib/postgresql/*/bin, else PATH; without them Start skips the test.
-// PostgreSQL refuses to run as root, so when the tests run as root the server
-// runs as the "postgres" system user and its files belong to that user.
-//
-// Every cluster is a copy of a template data directory that initdb makes once
-// per machine and user (in the temporary directory, named after the server
-// binaries, so an upgrade makes a new one): a copy is faster than initdb. A
-// cluster takes about 0.4 to 1 s to start on a two-core machine and some
-// 25 MB of memory, so run at most a few at once (go test's default
-// -parallel, GOMAXPROCS, is right).
+// Clusters come from internal/localpg (which see for where the server binaries come from, and why the server runs
+// as the "postgres" user when the tests run as root); without server binaries Start skips the test. A cluster is a
+// copy of a template data directory and takes about 0.4 to 1 s to start on a two-core machine and some 25 MB of
+// memory, so run at most a few at once (go test's default -parallel, GOMAXPROCS, is right). Stop, Resume, Restart
+// and StopSmart drive a cluster's life cycle for tests of restarts and outages.
 //
 // # Leftovers
 //

@@ -1,6 +1,7 @@
-package pgtest
+package localpg
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
@@ -23,8 +24,8 @@ var initdbArgs = []string{"-U", "postgres", "--auth=trust", "--no-sync", "-E", "
 // initdb creates a data directory by copying a template that initdb made
 // once for this machine: tests start many clusters, and a copy takes about
 // half the time of initdb (0.3 s against 0.6 s on an idle two-core machine).
-func (s *server) initdb(data string) error {
-	tmpl, err := s.template()
+func (s *server) initdb(ctx context.Context, data string) error {
+	tmpl, err := s.template(ctx)
 	if err != nil {
 		return err
 	}
@@ -33,7 +34,7 @@ func (s *server) initdb(data string) error {
 		return err
 	}
 	// cp -a keeps the owner and the 0700 mode that postgres insists on.
-	return s.run(filepath.Dir(data), cp, "-a", filepath.Join(tmpl, "data"), data)
+	return s.run(ctx, filepath.Dir(data), cp, "-a", filepath.Join(tmpl, "data"), data)
 }
 
 var templateMu sync.Mutex
@@ -43,7 +44,7 @@ var templateMu sync.Mutex
 // binaries, the initdb arguments and the user, so it is rebuilt after an
 // upgrade; test binaries running at the same time each build their own and
 // the first rename wins, so none sees a half-made one.
-func (s *server) template() (string, error) {
+func (s *server) template(ctx context.Context) (string, error) {
 	templateMu.Lock()
 	defer templateMu.Unlock()
 	postgres, err := os.Stat(filepath.Join(s.bindir, "postgres"))
@@ -51,12 +52,12 @@ func (s *server) template() (string, error) {
 		return "", err
 	}
 	key := sha256.Sum256(fmt.Appendf(nil, "%s %d %d %d %q", s.bindir, postgres.Size(), postgres.ModTime().UnixNano(), os.Geteuid(), initdbArgs))
-	final := filepath.Join(os.TempDir(), "pgtest-template-"+hex.EncodeToString(key[:8]))
+	final := filepath.Join(os.TempDir(), "pgtriage-template-"+hex.EncodeToString(key[:8]))
 	if ok, err := s.trusted(final); ok || err != nil {
 		return final, err
 	}
 
-	build, err := os.MkdirTemp("", "pgtest-build-")
+	build, err := os.MkdirTemp("", "pgtriage-build-")
 	if err != nil {
 		return "", err
 	}
@@ -69,7 +70,7 @@ func (s *server) template() (string, error) {
 	if err := s.own(build); err != nil {
 		return "", err
 	}
-	if err := s.run(build, "initdb", append([]string{"-D", filepath.Join(build, "data")}, initdbArgs...)...); err != nil {
+	if err := s.run(ctx, build, "initdb", append([]string{"-D", filepath.Join(build, "data")}, initdbArgs...)...); err != nil {
 		return "", err
 	}
 	if err := os.Remove(owner); err != nil {

@@ -1,7 +1,8 @@
-package pgtest
+package localpg
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -22,9 +23,9 @@ type server struct {
 	cred *syscall.Credential
 }
 
-// errNoServer makes Start skip the test; any other error fails it (a wrong
-// PG_BINDIR, say, should not pass for a machine without PostgreSQL).
-var errNoServer = errors.New("no PostgreSQL server binaries: set PG_BINDIR or install the server (initdb is neither under /usr/lib/postgresql/*/bin nor on PATH)")
+// ErrNoServer says this machine has no PostgreSQL server binaries. Tests skip on it (any other error fails them: a
+// wrong PG_BINDIR, say, should not pass for a machine without PostgreSQL).
+var ErrNoServer = errors.New("no PostgreSQL server binaries: set PG_BINDIR or install the server (initdb is neither under /usr/lib/postgresql/*/bin nor on PATH)")
 
 // findServer is done once per test binary: the answer cannot change.
 var findServer = sync.OnceValues(func() (*server, error) {
@@ -36,7 +37,7 @@ var findServer = sync.OnceValues(func() (*server, error) {
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
-			return nil, fmt.Errorf("%w: running as root, but there is no postgres user to run the server as (%v)", errNoServer, err)
+			return nil, fmt.Errorf("%w: running as root, but there is no postgres user to run the server as (%v)", ErrNoServer, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
@@ -70,18 +71,18 @@ func findBindir() (string, error) {
 	}
 	initdb, err := exec.LookPath("initdb")
 	if err != nil {
-		return "", errNoServer
+		return "", ErrNoServer
 	}
 	return filepath.Dir(initdb), nil
 }
 
 // run runs program (a server program by name, or any by absolute path) as
 // the server user in dir and returns its combined output in the error.
-func (s *server) run(dir, program string, args ...string) error {
+func (s *server) run(ctx context.Context, dir, program string, args ...string) error {
 	if !filepath.IsAbs(program) {
 		program = filepath.Join(s.bindir, program)
 	}
-	cmd := exec.Command(program, args...)
+	cmd := exec.CommandContext(ctx, program, args...)
 	cmd.Dir = dir
 	// A clean environment: PG* variables of the developer must not steer
 	// initdb or pg_ctl, and the locale must not depend on the machine.
