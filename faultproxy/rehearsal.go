@@ -373,21 +373,7 @@ func (r *Rehearsal) WriteText(w io.Writer) error {
 	}
 	b.WriteString("\n\nTimeline:\n")
 	for _, c := range r.Timeline {
-		var what []string
-		if len(c.Removed) > 0 {
-			what = append(what, "remove "+strings.Join(c.Removed, ", "))
-		}
-		for _, f := range c.Added {
-			what = append(what, "add "+describeFault(f))
-		}
-		if len(what) == 0 {
-			what = append(what, "no change")
-		}
-		fmt.Fprintf(&b, "  %+7.1fs  %s", c.Time.Sub(r.Start).Seconds(), strings.Join(what, "; "))
-		if c.Note != "" {
-			fmt.Fprintf(&b, "  (%s)", c.Note)
-		}
-		b.WriteString("\n")
+		fmt.Fprintf(&b, "  %+7.1fs  %s\n", c.Time.Sub(r.Start).Seconds(), c)
 	}
 	fmt.Fprintf(&b, "  %+7.1fs  end of observation\n", r.End.Sub(r.Start).Seconds())
 	b.WriteString("\nClients:\n")

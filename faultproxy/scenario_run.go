@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"context"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -80,4 +81,23 @@ func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change
 		}
 	}
 	return done, nil
+}
+
+// String says what the change did, for timelines: "remove down; add error server.recovery [promoting] (note)".
+func (c Change) String() string {
+	var what []string
+	if len(c.Removed) > 0 {
+		what = append(what, "remove "+strings.Join(c.Removed, ", "))
+	}
+	for _, f := range c.Added {
+		what = append(what, "add "+describeFault(f))
+	}
+	if len(what) == 0 {
+		what = append(what, "no change")
+	}
+	s := strings.Join(what, "; ")
+	if c.Note != "" {
+		s += "  (" + c.Note + ")"
+	}
+	return s
 }

@@ -17,5 +17,6 @@ func commands(d deps) []*cobra.Command {
 		newCheckCmd(d),
 		newFirewallCmd(),
 		newExplainCmd(),
+		newRehearseCmd(),
 	}
 }
