@@ -1,13 +1,21 @@
 package faultproxy_test
 
 import (
+	"context"
+	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
 // TestBuiltinScenarios: every built-in parses, lasts, and ends with no fault in force (plan checks that).
@@ -116,4 +124,237 @@ func FuzzParseScenario(f *testing.F) {
 			}
 		}
 	})
+}
+
+// appClient is an application loop through the proxy: it runs `select 1` every few milliseconds, and reconnects
+// after a failure.
+type appClient struct {
+	name    string       // its application_name
+	local   string       // the loopback address it connects from, so that connections refused before any startup are its own
+	pooled  bool         // keeps its session; else a new connection for every query
+	slowest atomic.Int64 // the slowest successful query, in nanoseconds
+}
+
+func (c *appClient) run(ctx context.Context, connString string) {
+	cfg, err := pgx.ParseConfig(connString + " application_name=" + c.name)
+	if err != nil {
+		panic(err)
+	}
+	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(c.local)}}
+	cfg.DialFunc = d.DialContext
+	var conn *pgx.Conn
+	pause := func() {
+		select {
+		case <-ctx.Done():
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	closeConn := func() {
+		cctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		conn.Close(cctx)
+		cancel()
+		conn = nil
+	}
+	for ctx.Err() == nil {
+		if conn == nil {
+			cctx, cancel := context.WithTimeout(ctx, time.Second) // the application's connect timeout
+			conn, err = pgx.ConnectConfig(cctx, cfg)
+			cancel()
+			if err != nil {
+				conn = nil
+				pause()
+				continue
+			}
+		}
+		qctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		start := time.Now()
+		_, err := conn.Exec(qctx, "select 1")
+		cancel()
+		if took := time.Since(start); err == nil && int64(took) > c.slowest.Load() {
+			c.slowest.Store(int64(took))
+		}
+		if err != nil || !c.pooled {
+			closeConn()
+		}
+		pause()
+	}
+	if conn != nil {
+		closeConn()
+	}
+}
+
+// sessionAfter says whether the client named app had a session through the proxy after t.
+func sessionAfter(events []faultproxy.Event, app string, t time.Time) bool {
+	for _, e := range events {
+		if e.Type == faultproxy.EventSession && e.App == app && e.Time.After(t) {
+			return true
+		}
+	}
+	return false
+}
+
+// waitFor polls cond until it holds or the (generous) deadline passes.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// rehearseWithClients plays a built-in scenario on a proxy in front of c at the given speed while a pooled client
+// and a connection-per-query client run through it, waits until both are back, and returns the report.
+func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed float64) (*faultproxy.Rehearsal, map[string]*faultproxy.ClientExperience, []*appClient) {
+	rec := &faultproxy.Recorder{}
+	p := startProxy(t, c, faultproxy.Config{OnEvent: rec.Record, Seed: 7, DialTimeout: 2 * time.Second})
+	clients := []*appClient{{name: "pooled", local: "127.0.0.2", pooled: true}, {name: "fresh", local: "127.0.0.3"}}
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	for _, cl := range clients {
+		wg.Go(func() { cl.run(ctx, proxyConnString(p, "user=app password=secret dbname=postgres sslmode=disable")) })
+	}
+	defer func() { stop(); wg.Wait() }()
+	for _, cl := range clients {
+		waitFor(t, cl.name+"'s first session", func() bool { return sessionAfter(rec.Events(), cl.name, time.Time{}) })
+	}
+	s, err := faultproxy.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	timeline, err := s.Run(context.Background(), p, faultproxy.RunOptions{Speed: speed})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if f := p.Faults(); len(f) != 0 {
+		t.Errorf("faults left in force after the scenario: %+v", f)
+	}
+	last := timeline[len(timeline)-1].Time
+	for _, cl := range clients {
+		waitFor(t, cl.name+" to be back", func() bool { return sessionAfter(rec.Events(), cl.name, last) })
+	}
+	stop()
+	wg.Wait()
+	r := faultproxy.NewRehearsal(s, speed, start, time.Now(), timeline, rec.Events())
+	byName := map[string]*faultproxy.ClientExperience{}
+	for i := range r.Clients {
+		byName[r.Clients[i].Client] = &r.Clients[i]
+	}
+	for _, cl := range clients {
+		if byName[cl.name] == nil {
+			t.Fatalf("no report for client %s: %+v", cl.name, r.Clients)
+		}
+	}
+	return r, byName, clients
+}
+
+// TestScenariosWithClients plays every built-in, five times faster, with real pgx clients through the proxy in front
+// of a real server, and checks what the report says each client met.
+func TestScenariosWithClients(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "secret"}}})
+	tests := map[string]func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, clients []*appClient){
+		"failover": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantEnded(t, pooled, "57P01")
+			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+		},
+		"maintenance": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantEnded(t, pooled, "57P01")
+			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+		},
+		"scale": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantEnded(t, pooled, "57P01")
+			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+		},
+		"firewall": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantUndisturbed(t, pooled)
+			wantMet(t, fresh, faultproxy.KindBlackhole, "")
+		},
+		"connection-storm": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantUndisturbed(t, pooled)
+			wantMet(t, fresh, faultproxy.KindError, "53300")
+			// Only a share is refused: the client got sessions during the storm too.
+			if fresh.Sessions <= fresh.FailedAttempts/2 {
+				t.Errorf("fresh: %d sessions, %d failed attempts: a storm of 30-80%% should leave many sessions", fresh.Sessions, fresh.FailedAttempts)
+			}
+		},
+		"flaky": func(t *testing.T, _, fresh *faultproxy.ClientExperience, _ []*appClient) {
+			wantMet(t, fresh, faultproxy.KindReset, "")
+		},
+		"slow": func(t *testing.T, pooled, _ *faultproxy.ClientExperience, clients []*appClient) {
+			wantUndisturbed(t, pooled)
+			// 200 ms each way on the query and its answer: a lower bound, whatever the machine's load.
+			if slowest := time.Duration(clients[0].slowest.Load()); slowest < 400*time.Millisecond {
+				t.Errorf("pooled: slowest query %s, want at least 400ms under 200ms of latency each way", slowest)
+			}
+		},
+	}
+	for _, name := range faultproxy.Builtins() {
+		check := tests[name]
+		if check == nil {
+			t.Errorf("no test for built-in %s", name)
+			continue
+		}
+		t.Run(name, func(t *testing.T) {
+			r, byName, clients := rehearseWithClients(t, c, name, 5)
+			check(t, byName["pooled"], byName["fresh"], clients)
+			for _, x := range r.Clients {
+				if !x.Back {
+					t.Errorf("%s not back: %+v", x.Client, x)
+				}
+			}
+			if t.Failed() {
+				var b strings.Builder
+				_ = r.WriteText(&b)
+				t.Log(b.String())
+			}
+		})
+	}
+}
+
+// wantEnded: the client's live session was ended with code, and it came back.
+func wantEnded(t *testing.T, x *faultproxy.ClientExperience, code string) {
+	t.Helper()
+	if x.SessionsEnded < 1 || x.Errors[code] < 1 || len(x.Disruptions) == 0 || x.Disruptions[0].Cause != "terminate "+code || !x.Back {
+		t.Errorf("%s: want a session ended with %s, then back: %+v", x.Client, code, x)
+	}
+}
+
+// wantMet: new connections of the client met the fault (and the error code, when given), and it came back.
+func wantMet(t *testing.T, x *faultproxy.ClientExperience, kind faultproxy.Kind, code string) {
+	t.Helper()
+	if x.Faults[kind] < 1 || code != "" && x.Errors[code] < 1 || x.FailedAttempts < 1 || !x.Back {
+		t.Errorf("%s: want attempts failed by %s %s, then back: %+v", x.Client, kind, code, x)
+	}
+}
+
+func wantUndisturbed(t *testing.T, x *faultproxy.ClientExperience) {
+	t.Helper()
+	if x.SessionsEnded != 0 || len(x.Disruptions) != 0 {
+		t.Errorf("%s: want no disruption: %+v", x.Client, x)
+	}
+}
+
+// TestScenarioRunCancel: a scenario stopped half-way leaves no fault in force.
+func TestScenarioRunCancel(t *testing.T) {
+	c := pgtest.Start(t, pgtest.Options{})
+	p := startProxy(t, c, faultproxy.Config{})
+	s := &faultproxy.Scenario{Name: "long", Steps: []faultproxy.Step{
+		{At: 0, For: time.Hour, Add: []faultproxy.Fault{{ID: "down", Kind: faultproxy.KindRefuse}}},
+	}}
+	ctx, cancel := context.WithCancel(context.Background())
+	timeline, err := s.Run(ctx, p, faultproxy.RunOptions{OnChange: func(faultproxy.Change) {
+		if len(p.Faults()) != 1 {
+			t.Errorf("faults in force during the step: %+v", p.Faults())
+		}
+		cancel()
+	}})
+	if !errors.Is(err, context.Canceled) || len(timeline) != 1 {
+		t.Fatalf("Run: %v, %d changes", err, len(timeline))
+	}
+	if f := p.Faults(); len(f) != 0 {
+		t.Fatalf("faults left in force: %+v", f)
+	}
 }
