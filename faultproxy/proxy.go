@@ -3,8 +3,11 @@ package faultproxy
 import (
 	"context"
 	"crypto/tls"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/fnv"
+	"math/rand/v2"
 	"net"
 	"strconv"
 	"sync"
@@ -48,10 +51,14 @@ type Proxy struct {
 	nextConn atomic.Uint64
 	nextID   atomic.Uint64
 
-	mu       sync.Mutex
-	faults   []Fault
-	sessions map[*conn]struct{}
-	closed   bool
+	seed      uint64
+	clientTLS *tls.Config
+
+	mu      sync.Mutex
+	faults  []Fault
+	changed chan struct{} // closed and replaced whenever faults change
+	conns   map[*conn]struct{}
+	closed  bool
 }
 
 // Start listens on cfg.Listen and proxies every client to cfg.Upstream until
@@ -74,7 +81,19 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: %w", err)
 	}
-	p := &Proxy{cfg: cfg, ln: ln, sessions: map[*conn]struct{}{}}
+	p := &Proxy{cfg: cfg, ln: ln, conns: map[*conn]struct{}{}, changed: make(chan struct{}), seed: cfg.Seed}
+	if p.seed == 0 {
+		p.seed = rand.Uint64()
+	}
+	if !cfg.NoClientTLS {
+		p.clientTLS = cfg.ClientTLS
+		if p.clientTLS == nil {
+			if p.clientTLS, err = selfSigned(); err != nil {
+				ln.Close()
+				return nil, fmt.Errorf("faultproxy: %w", err)
+			}
+		}
+	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go p.accept()
@@ -101,8 +120,35 @@ func (p *Proxy) Add(f Fault) (Fault, error) {
 			return Fault{}, fmt.Errorf("a fault with id %q exists", f.ID)
 		}
 	}
+	if f.Kind == KindTerminate {
+		// One-shot: it acts on the sessions live now and is not kept.
+		for c := range p.conns {
+			if p.hits(&f, c.id) {
+				c.terminate(f)
+			}
+		}
+		return f, nil
+	}
 	p.faults = append(p.faults, f)
+	p.changedLocked()
 	return f, nil
+}
+
+// changedLocked tells every waiting connection and every session's copy loops
+// that the faults changed.
+func (p *Proxy) changedLocked() {
+	close(p.changed)
+	p.changed = make(chan struct{})
+	for c := range p.conns {
+		c.kick()
+	}
+}
+
+// snapshot returns the faults in force and a channel closed at their next change.
+func (p *Proxy) snapshot() ([]Fault, <-chan struct{}) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.faults, p.changed
 }
 
 // Remove ends the fault with this id; it reports whether there was one.
@@ -112,6 +158,7 @@ func (p *Proxy) Remove(id string) bool {
 	for i, f := range p.faults {
 		if f.ID == id {
 			p.faults = append(p.faults[:i:i], p.faults[i+1:]...)
+			p.changedLocked()
 			return true
 		}
 	}
@@ -129,14 +176,18 @@ func (p *Proxy) Faults() []Fault {
 func (p *Proxy) Clear() {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.faults = nil
+	if len(p.faults) > 0 {
+		p.faults = nil
+		p.changedLocked()
+	}
 }
 
-// Sessions is the number of client connections open now.
+// Sessions is the number of client connections open now, whatever their
+// state: in startup, held by a blackhole, or in session.
 func (p *Proxy) Sessions() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	return len(p.sessions)
+	return len(p.conns)
 }
 
 // Close stops accepting, closes every connection and returns once every
@@ -152,7 +203,7 @@ func (p *Proxy) Close() error {
 	p.cancel()
 	err := p.ln.Close()
 	p.mu.Lock()
-	for c := range p.sessions {
+	for c := range p.conns {
 		c.close()
 	}
 	p.mu.Unlock()
@@ -171,24 +222,47 @@ func (p *Proxy) accept() {
 			}
 			return
 		}
-		c := &conn{p: p, id: p.nextConn.Add(1), client: nc}
+		c := newConn(p, nc)
 		p.mu.Lock()
 		if p.closed {
 			p.mu.Unlock()
 			nc.Close()
 			return
 		}
-		p.sessions[c] = struct{}{}
+		p.conns[c] = struct{}{}
 		p.wg.Add(1)
 		p.mu.Unlock()
 		go func() {
 			defer p.wg.Done()
 			c.serve()
 			p.mu.Lock()
-			delete(p.sessions, c)
+			delete(p.conns, c)
 			p.mu.Unlock()
 		}()
 	}
+}
+
+// hits decides whether fault f acts on connection conn: always at Share 1,
+// else for that fraction of connections, the same answer every time it is
+// asked for the same fault and connection.
+func (p *Proxy) hits(f *Fault, conn uint64) bool {
+	if f.Share >= 1 {
+		return true
+	}
+	h := fnv.New64a()
+	var b [16]byte
+	binary.LittleEndian.PutUint64(b[:8], p.seed)
+	binary.LittleEndian.PutUint64(b[8:], conn)
+	h.Write(b[:])
+	h.Write([]byte(f.ID))
+	// FNV alone spreads short inputs badly over the high bits; mix (splitmix64).
+	x := h.Sum64()
+	x ^= x >> 30
+	x *= 0xbf58476d1ce4e5b9
+	x ^= x >> 27
+	x *= 0x94d049bb133111eb
+	x ^= x >> 31
+	return float64(x>>11)/(1<<53) < f.Share
 }
 
 func (p *Proxy) emit(e Event) {
