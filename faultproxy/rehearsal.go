@@ -382,29 +382,55 @@ func (r *Rehearsal) WriteText(w io.Writer) error {
 	}
 	for _, x := range r.Clients {
 		fmt.Fprintf(&b, "  %s\n", x.Client)
-		fmt.Fprintf(&b, "    connections %d: %d sessions, %d failed attempts; %d sessions ended by a fault\n",
-			x.Connections, x.Sessions, x.FailedAttempts, x.SessionsEnded)
+		fmt.Fprintf(&b, "    %s: %s, %s; %s ended by a fault\n", plural(x.Connections, "connection"),
+			plural(x.Sessions, "session"), plural(x.FailedAttempts, "failed attempt"), plural(x.SessionsEnded, "session"))
 		if len(x.Faults) > 0 {
 			fmt.Fprintf(&b, "    faults met: %s\n", countList(x.Faults))
 		}
 		if len(x.Errors) > 0 {
 			fmt.Fprintf(&b, "    errors sent: %s\n", countList(x.Errors))
 		}
-		for _, d := range x.Disruptions {
-			if d.Back {
-				fmt.Fprintf(&b, "    disrupted at %+.1fs (%s): back at %+.1fs, %.1fs later (%.1fs after the faults were lifted)\n",
-					d.StartS, d.Cause, d.BackS, d.AfterS, d.LiftedS)
-			} else {
-				fmt.Fprintf(&b, "    disrupted at %+.1fs (%s): NOT back by the end\n", d.StartS, d.Cause)
-			}
-		}
-		if len(x.Disruptions) == 0 {
-			b.WriteString("    not disrupted\n")
-		}
+		writeDisruptions(&b, x.Disruptions)
 		fmt.Fprintf(&b, "    longest gap without a session while trying: %.1fs\n", x.LongestGapS)
 	}
 	_, err := io.WriteString(w, b.String())
 	return err
+}
+
+// writeDisruptions lists a few disruptions; a storm of short ones is summed up by the longest. One that never
+// ended is always shown.
+func writeDisruptions(b *strings.Builder, ds []Disruption) {
+	const shown = 3
+	if len(ds) == 0 {
+		b.WriteString("    not disrupted\n")
+	}
+	for i, d := range ds {
+		if i >= shown && d.Back {
+			if i == shown {
+				longest := slices.MaxFunc(ds, func(a, b Disruption) int { return cmp.Compare(a.AfterS, b.AfterS) })
+				fmt.Fprintf(b, "    ... %d more; the longest until back began at %+.1fs (%s): back %.1fs later\n",
+					len(ds)-shown, longest.StartS, longest.Cause, longest.AfterS)
+			}
+			continue
+		}
+		switch {
+		case !d.Back:
+			fmt.Fprintf(b, "    disrupted at %+.1fs (%s): NOT back by the end\n", d.StartS, d.Cause)
+		case d.LiftedS == 0:
+			fmt.Fprintf(b, "    disrupted at %+.1fs (%s): back at %+.1fs, %.1fs later, while the faults were still in force\n",
+				d.StartS, d.Cause, d.BackS, d.AfterS)
+		default:
+			fmt.Fprintf(b, "    disrupted at %+.1fs (%s): back at %+.1fs, %.1fs later (%.1fs after the faults were lifted)\n",
+				d.StartS, d.Cause, d.BackS, d.AfterS, d.LiftedS)
+		}
+	}
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
 
 func countList[K ~string](m map[K]int) string {
