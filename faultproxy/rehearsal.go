@@ -409,7 +409,7 @@ func writeDisruptions(b *strings.Builder, ds []Disruption) {
 			if i == shown {
 				longest := slices.MaxFunc(ds, func(a, b Disruption) int { return cmp.Compare(a.AfterS, b.AfterS) })
 				fmt.Fprintf(b, "    ... %d more; the longest until back began at %+.1fs (%s): back %.1fs later\n",
-					len(ds)-shown, longest.StartS, longest.Cause, longest.AfterS)
+					len(ds)-shown-notBack(ds[shown:]), longest.StartS, longest.Cause, longest.AfterS)
 			}
 			continue
 		}
@@ -424,6 +424,16 @@ func writeDisruptions(b *strings.Builder, ds []Disruption) {
 				d.StartS, d.Cause, d.BackS, d.AfterS, d.LiftedS)
 		}
 	}
+}
+
+func notBack(ds []Disruption) int {
+	n := 0
+	for _, d := range ds {
+		if !d.Back {
+			n++
+		}
+	}
+	return n
 }
 
 func plural(n int, noun string) string {

@@ -18,5 +18,6 @@ func commands(d deps) []*cobra.Command {
 		newFirewallCmd(),
 		newExplainCmd(),
 		newRehearseCmd(),
+		newDemoCmd(),
 	}
 }

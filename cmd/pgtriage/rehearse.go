@@ -191,6 +191,7 @@ type rehearsal struct {
 	upstreamTLS      *tls.Config
 	speed            float64
 	warmup, cooldown time.Duration
+	ready            func(addr string) // called once the proxy listens; may be nil
 }
 
 // rehearse runs the proxy for the warm-up, the scenario and the cool-down, printing progress to log, and returns
@@ -205,6 +206,9 @@ func rehearse(ctx context.Context, log io.Writer, s *faultproxy.Scenario, o rehe
 	}
 	defer p.Close()
 	fmt.Fprintf(log, "proxy listening on %s, forwarding to %s: point your application at it\n", p.Addr(), o.upstream)
+	if o.ready != nil {
+		o.ready(p.Addr())
+	}
 	fmt.Fprintf(log, "scenario %s (%s at %gx speed) starts in %s\n", s.Name, time.Duration(float64(s.Duration())/o.speed), o.speed, o.warmup)
 	sleep(ctx, o.warmup)
 	start := time.Now()
