@@ -157,11 +157,11 @@ func (p *scenarioParser) scenario(n *yaml.Node) *Scenario {
 		p.fail(n, "", "no steps: a scenario needs a list of steps (at:, add:, remove:, for:)")
 		return s
 	}
-	if steps.Kind != yaml.SequenceNode || len(steps.Content) == 0 {
-		p.fail(steps, "steps", "want a list of steps (lines starting with -), got %s", nodeKind(steps))
-		return s
+	items := p.list(steps, "steps", "a list of steps (lines starting with -)")
+	if p.err == nil && len(items) == 0 {
+		p.fail(steps, "steps", "no steps: a scenario needs a list of steps (at:, add:, remove:, for:)")
 	}
-	for i, sn := range steps.Content {
+	for i, sn := range items {
 		s.Steps = append(s.Steps, p.step(sn, fmt.Sprintf("steps[%d]", i)))
 	}
 	return s
@@ -185,25 +185,25 @@ func (p *scenarioParser) step(n *yaml.Node, field string) Step {
 		}
 	}
 	st.Note = p.text(f["note"], field+".note")
-	if a := f["add"]; a != nil {
-		if a.Kind != yaml.SequenceNode {
-			p.fail(a, field+".add", "want a list of faults, got %s", nodeKind(a))
-			return st
-		}
-		for i, fn := range a.Content {
-			st.Add = append(st.Add, p.fault(fn, fmt.Sprintf("%s.add[%d]", field, i)))
-		}
+	for i, fn := range p.list(f["add"], field+".add", "a list of faults") {
+		st.Add = append(st.Add, p.fault(fn, fmt.Sprintf("%s.add[%d]", field, i)))
 	}
-	if r := f["remove"]; r != nil {
-		if r.Kind != yaml.SequenceNode {
-			p.fail(r, field+".remove", "want a list of fault ids, such as [down], got %s", nodeKind(r))
-			return st
-		}
-		for i, rn := range r.Content {
-			st.Remove = append(st.Remove, p.text(rn, fmt.Sprintf("%s.remove[%d]", field, i)))
-		}
+	for i, rn := range p.list(f["remove"], field+".remove", "a list of fault ids, such as [down]") {
+		st.Remove = append(st.Remove, p.text(rn, fmt.Sprintf("%s.remove[%d]", field, i)))
 	}
 	return st
+}
+
+// list returns the items of a YAML list (none when n is absent), or fails saying what it wants.
+func (p *scenarioParser) list(n *yaml.Node, field, want string) []*yaml.Node {
+	if n == nil {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.fail(n, field, "want %s, got %s", want, nodeKind(n))
+		return nil
+	}
+	return n.Content
 }
 
 // fault decodes one fault key by key through Fault's JSON form, so that the file takes exactly the fields of the
