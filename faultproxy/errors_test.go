@@ -32,7 +32,9 @@ func connectErr(t *testing.T, connString string) error {
 func TestInjectedErrorsMatchServer(t *testing.T) {
 	c := startCluster(t, pgtest.Options{MaxConnections: 6, ReservedConnections: 2})
 	p := startProxy(t, c, faultproxy.Config{})
-	direct := func(kv ...string) string { return c.ConnString(append([]string{"sslmode=disable", "dbname=postgres"}, kv...)...) }
+	direct := func(kv ...string) string {
+		return c.ConnString(append([]string{"sslmode=disable", "dbname=postgres"}, kv...)...)
+	}
 	via := func(kv ...string) string { return proxyConnString(p, append([]string{"sslmode=disable"}, kv...)...) }
 
 	type pair struct {

@@ -131,3 +131,6 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// zeroTime asks pgtest for its default validity.
+var zeroTime time.Time
