@@ -36,8 +36,10 @@ func (r *Recorder) Events() []Event {
 //
 // A client is the application_name its connections give or, without one, user@database from the client's IP
 // address. Connections that never send a startup message (refused, reset or blackholed at accept) name no user:
-// they count for the one client seen from their IP address, or, when several clients share it, for a client named
-// "unidentified from IP".
+// they count for the one client seen from their IP address. When several clients share the address they cannot be
+// told apart: they are counted under "unidentified from IP", which has no disruptions of its own, and the clients'
+// disruptions start with their first failure that names them. Run each application from its own host (or
+// loopback address) to see every failure of each.
 //
 // Offsets are from the scenario's start; events before it (the warm-up) have negative offsets.
 type Rehearsal struct {
@@ -65,6 +67,9 @@ type ClientExperience struct {
 	// a failure. A gap still open at the end lasts until the end.
 	LongestGapS float64 `json:"longest_gap_s"`
 	Back        bool    `json:"back"` // every disruption ended with a new session before the end
+	// Unidentified marks the connections that failed before a startup message, from an address several clients
+	// share: only their counts are known.
+	Unidentified bool `json:"unidentified,omitempty"`
 }
 
 // Disruption is one stretch in which a client met failures, until it was back.
@@ -89,6 +94,7 @@ type connRecord struct {
 	ip                     string
 	user, database, app    string
 	startup                bool // a startup message was seen (the events name a user)
+	named                  bool // without a startup, given to the only client of its address
 	accepted, session, end time.Time
 	faults                 []Event
 	failFault, endFault    *Event // the first disruptive fault before ReadyForQuery, and after it
@@ -182,7 +188,7 @@ func NewRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []C
 		name := clientName(c)
 		if !c.startup {
 			if ids := byIP[c.ip]; len(ids) == 1 {
-				name = slices.Collect(maps.Keys(ids))[0]
+				name, c.named = slices.Collect(maps.Keys(ids))[0], true
 			} else if !c.failed() {
 				continue // a cancel request or a client that left before its startup: nothing happened to it
 			}
@@ -252,7 +258,8 @@ func liftedAt(w []faultWindow, t time.Time) time.Time {
 
 // experience sweeps one client's connections in time order.
 func experience(name string, conns []*connRecord, start, end time.Time, w []faultWindow) ClientExperience {
-	x := ClientExperience{Client: name, Errors: map[string]int{}, Faults: map[Kind]int{}, Disruptions: []Disruption{}, Back: true}
+	x := ClientExperience{Client: name, Errors: map[string]int{}, Faults: map[Kind]int{}, Disruptions: []Disruption{}, Back: true,
+		Unidentified: !conns[0].startup && !conns[0].named}
 	type point struct {
 		t    time.Time
 		kind int // order at equal times: sessions first, then ends, then failures
@@ -282,6 +289,9 @@ func experience(name string, conns []*connRecord, start, end time.Time, w []faul
 		}
 	}
 	x.Errors, x.Faults = faultCounts(conns)
+	if x.Unidentified {
+		return x
+	}
 	slices.SortStableFunc(points, func(a, b point) int {
 		return cmp.Or(a.t.Compare(b.t), cmp.Compare(a.kind, b.kind))
 	})
@@ -389,6 +399,10 @@ func (r *Rehearsal) WriteText(w io.Writer) error {
 		}
 		if len(x.Errors) > 0 {
 			fmt.Fprintf(&b, "    errors sent: %s\n", countList(x.Errors))
+		}
+		if x.Unidentified {
+			b.WriteString("    (failed before any startup message, from an address several clients share: they cannot be told apart)\n")
+			continue
 		}
 		writeDisruptions(&b, x.Disruptions)
 		fmt.Fprintf(&b, "    longest gap without a session while trying: %.1fs\n", x.LongestGapS)

@@ -37,7 +37,9 @@ when it was back after each disruption, and its longest time without a session w
 
 SCENARIO is a built-in (` + strings.Join(faultproxy.Builtins(), ", ") + `) or a YAML file; print a
 built-in with --print NAME to start your own. A client is the application_name its connections give
-(set one per instance, e.g. orders-api-1), else user@database from its IP address.
+(set one per instance, e.g. orders-api-1), else user@database from its IP address. A connection
+refused before it sends its startup message names nobody: it counts for the one client seen from its
+address, or, when several share the address, under "unidentified from ADDRESS".
 
 Exit codes: 0 every client that was disrupted was back by the end; 1 a client was not back, or no
 client connected through the proxy; 3 invalid arguments or scenario file.`,
