@@ -340,7 +340,7 @@ func (s *Scenario) plan(file string) ([]change, error) {
 			for _, id := range e.ids {
 				delete(active, id)
 			}
-			changes = append(changes, change{at: e.at, remove: e.ids, note: "end of for"})
+			changes = merge(changes, change{at: e.at, remove: e.ids, note: "end of for"})
 		}
 	}
 	for i := range s.Steps {
@@ -386,13 +386,29 @@ func (s *Scenario) plan(file string) ([]change, error) {
 			}
 			endings = append(endings, ending{at: st.At + st.For, ids: kept})
 		}
-		changes = append(changes, change{at: st.At, add: st.Add, remove: st.Remove, note: st.Note})
+		changes = merge(changes, change{at: st.At, add: st.Add, remove: st.Remove, note: st.Note})
 	}
 	flush(math.MaxInt64)
 	if len(active) > 0 {
 		return nil, fmt.Errorf("%s: %s never removed: give its step a for: or remove it in a later step, so that the scenario ends with no fault in force", file, idList(active))
 	}
 	return changes, nil
+}
+
+// merge appends c, or folds it into the last change when both happen at the same offset and the last only removes,
+// so that one step taking over from another is one moment (removals first, then additions) with no instant without
+// faults in between.
+func merge(changes []change, c change) []change {
+	if n := len(changes); n > 0 && changes[n-1].at == c.at && len(changes[n-1].add) == 0 {
+		last := &changes[n-1]
+		last.remove = append(slices.Clone(last.remove), c.remove...)
+		last.add = append(slices.Clone(last.add), c.add...)
+		if c.note != "" {
+			last.note = c.note
+		}
+		return changes
+	}
+	return append(changes, c)
 }
 
 func idList(active map[string]int) string {

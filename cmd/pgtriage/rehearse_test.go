@@ -53,7 +53,7 @@ func TestRehearseCommand(t *testing.T) {
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not a rehearsal report: %v\n%s", err, out)
 	}
-	if r.Scenario != "failover" || r.Speed != 5 || len(r.Timeline) != 5 {
+	if r.Scenario != "failover" || r.Speed != 5 || len(r.Timeline) != 3 {
 		t.Errorf("scenario %q at %v, %d timeline entries", r.Scenario, r.Speed, len(r.Timeline))
 	}
 	if len(r.Clients) != 1 || r.Clients[0].Client != "orders-api" {
