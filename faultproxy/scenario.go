@@ -21,9 +21,9 @@ import (
 // Scenario is a timeline of faults: steps that put faults in force on a proxy and take them away, each at an
 // offset from the start. Files are YAML (JSON is YAML too); see ParseScenario for the format.
 type Scenario struct {
-	Name        string `json:"name"`
-	Description string `json:"description,omitempty"`
-	Steps       []Step `json:"steps"`
+	Name        string
+	Description string
+	Steps       []Step
 }
 
 // Step is one point of a scenario's timeline.

@@ -69,10 +69,12 @@ func TestRehearseCommand(t *testing.T) {
 	}
 }
 
-// TestRehearseFileAndErrors: a scenario file, text output, and what the command says to bad input.
+// TestRehearseFileAndErrors: a scenario file, text output, TLS to the upstream, and what the command says to bad
+// input.
 func TestRehearseFileAndErrors(t *testing.T) {
 	pgtest.Isolate(t)
-	c := pgtest.Start(t, pgtest.Options{})
+	c := pgtest.Start(t, pgtest.Options{TLS: true, HBA: []string{"local all all trust", "hostssl all app 127.0.0.1/32 scram-sha-256"},
+		Roles: []pgtest.Role{{Name: "app", Password: demoPassword}}})
 	upstream := fmt.Sprintf("%s:%d", c.Host, c.Port)
 	dir := t.TempDir()
 	good := filepath.Join(dir, "short.yaml")
@@ -88,6 +90,20 @@ func TestRehearseFileAndErrors(t *testing.T) {
 	if code != 1 || !strings.Contains(out, "Scenario short") || !strings.Contains(out, "add blackhole [blackhole-1]") ||
 		!strings.Contains(out, "none: no client connected") || !strings.Contains(errOut, "no client connected through the proxy") {
 		t.Errorf("exit %d\n%s\n%s", code, out, errOut)
+	}
+	// The proxy speaks TLS to a server whose pg_hba.conf admits only TLS, verifying its certificate. The client talks
+	// to the proxy in the clear: over TLS to the proxy too, SCRAM channel binding (SCRAM-SHA-256-PLUS, which pgx
+	// prefers) fails, since the server binds to the proxy's TLS connection, not the client's.
+	port := freePort(t)
+	ctx, stop := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	wg.Go(func() { demoApp(ctx, demoConnString("127.0.0.1", port)+" application_name=tls-app connect_timeout=2 sslmode=disable") })
+	out, errOut, code = run(t, deps{}, "rehearse", good, "--upstream", upstream, "--listen", "127.0.0.1:"+port,
+		"--upstream-sslmode", "verify-full", "--upstream-sslrootcert", c.CAFile, "--warmup", "2s", "--cooldown", "0s")
+	stop()
+	wg.Wait()
+	if code != 0 || !strings.Contains(out, "tls-app\n    1 connection: 1 session, 0 failed attempts") {
+		t.Errorf("over TLS: exit %d\n%s\n%s", code, out, errOut)
 	}
 	tests := []struct {
 		args []string
