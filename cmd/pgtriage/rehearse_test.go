@@ -97,7 +97,9 @@ func TestRehearseFileAndErrors(t *testing.T) {
 	port := freePort(t)
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	wg.Go(func() { demoApp(ctx, demoConnString("127.0.0.1", port)+" application_name=tls-app connect_timeout=2 sslmode=disable") })
+	wg.Go(func() {
+		demoApp(ctx, demoConnString("127.0.0.1", port)+" application_name=tls-app connect_timeout=2 sslmode=disable")
+	})
 	out, errOut, code = run(t, deps{}, "rehearse", good, "--upstream", upstream, "--listen", "127.0.0.1:"+port,
 		"--upstream-sslmode", "verify-full", "--upstream-sslrootcert", c.CAFile, "--warmup", "2s", "--cooldown", "0s")
 	stop()
