@@ -142,14 +142,12 @@ func (c *appClient) okAfter(t time.Time) bool {
 	return last != 0 && (t.IsZero() || last > t.UnixNano())
 }
 
-func (c *appClient) run(ctx context.Context, connString string) {
-	cfg, err := pgx.ParseConfig(connString + " application_name=" + c.name)
-	if err != nil {
-		panic(err)
-	}
+func (c *appClient) run(ctx context.Context, cfg *pgx.ConnConfig) {
+	cfg.RuntimeParams["application_name"] = c.name
 	d := &net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(c.local)}}
 	cfg.DialFunc = d.DialContext
 	var conn *pgx.Conn
+	var err error
 	pause := func() {
 		select {
 		case <-ctx.Done():
@@ -201,10 +199,14 @@ func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed flo
 	clients := []*appClient{{name: "pooled", local: "127.0.0.2", pooled: true}, {name: "fresh", local: "127.0.0.3"}}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
-	for _, cl := range clients {
-		wg.Go(func() { cl.run(ctx, proxyConnString(p, "user=app", "password=secret", "sslmode=disable")) })
-	}
 	defer func() { stop(); wg.Wait() }()
+	for _, cl := range clients {
+		cfg, err := pgx.ParseConfig(proxyConnString(p, "user=app", "password=secret", "sslmode=disable"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		wg.Go(func() { cl.run(ctx, cfg) })
+	}
 	for _, cl := range clients {
 		waitFor(t, cl.name+"'s first query", func() bool { return cl.okAfter(time.Time{}) })
 	}
