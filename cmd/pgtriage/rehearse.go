@@ -110,7 +110,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:6432", "address the proxy accepts your application on")
 	f.StringVar(&upstream, "upstream", "", "the PostgreSQL server the proxy forwards to, HOST:PORT")
-	f.StringVar(&upSSLMode, "upstream-sslmode", "disable", "TLS to the upstream: disable, require (encrypt, trust any certificate) or verify-full")
+	f.StringVar(&upSSLMode, "upstream-sslmode", "disable", "TLS to the upstream: disable, require (encrypted, any certificate) or verify-full; clients using TLS to the proxy then need channel_binding=disable")
 	f.StringVar(&upRootCert, "upstream-sslrootcert", "", "CA certificates (PEM) for --upstream-sslmode verify-full; default the system's roots")
 	f.Float64Var(&speed, "speed", 1, "play the timeline this many times faster (the faults' own delays and rates are not scaled)")
 	f.DurationVar(&warmup, "warmup", 5*time.Second, "time for the application to connect before the first step")
