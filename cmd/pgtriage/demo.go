@@ -125,7 +125,8 @@ const demoPassword = "demo-only-password"
 type demoTarget struct {
 	proxy    *faultproxy.Proxy
 	upstream string
-	sessions chan struct{} // a session reached ReadyForQuery through the proxy
+	sessions chan struct{}        // a session reached ReadyForQuery through the proxy
+	acted    chan faultproxy.Kind // a fault acted on a connection
 	conn     string        // connection string to the proxy, without connect_timeout
 }
 
@@ -149,14 +150,14 @@ func startDemoTarget(ctx context.Context, log io.Writer) (t *demoTarget, close f
 
 // newDemoTarget starts a proxy in front of upstream, whose role app has demoPassword.
 func newDemoTarget(ctx context.Context, upstream string) (*demoTarget, error) {
-	t := &demoTarget{upstream: upstream, sessions: make(chan struct{}, 1)}
+	t := &demoTarget{upstream: upstream, sessions: make(chan struct{}, 1), acted: make(chan faultproxy.Kind, 1)}
 	p, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, DialTimeout: 2 * time.Second,
 		OnEvent: func(e faultproxy.Event) {
-			if e.Type == faultproxy.EventSession {
-				select {
-				case t.sessions <- struct{}{}:
-				default:
-				}
+			switch e.Type {
+			case faultproxy.EventSession:
+				notify(t.sessions, struct{}{})
+			case faultproxy.EventFault:
+				notify(t.acted, e.Kind)
 			}
 		}})
 	if err != nil {
@@ -166,6 +167,14 @@ func newDemoTarget(ctx context.Context, upstream string) (*demoTarget, error) {
 	host, port, _ := net.SplitHostPort(p.Addr())
 	t.conn = demoConnString(host, port)
 	return t, nil
+}
+
+// notify sends v without blocking: the proxy's events must not wait, and one pending signal is enough.
+func notify[T any](ch chan T, v T) {
+	select {
+	case ch <- v:
+	default:
+	}
 }
 
 func demoConnString(host, port string) string {
@@ -189,21 +198,41 @@ func (t *demoTarget) check(ctx context.Context, dc demoCase) (*probe.Report, err
 	if dc.live == nil {
 		return probe.Run(ctx, s, probe.Options{}), nil
 	}
-	select { // a session left over from an earlier case must not trigger this one
-	case <-t.sessions:
-	default:
-	}
+	drain(t.sessions) // signals left over from an earlier case must not count
+	drain(t.acted)
 	done := make(chan *probe.Report, 1)
 	go func() { done <- probe.Run(ctx, s, probe.Options{}) }()
 	select {
 	case <-t.sessions:
-		if _, err := t.proxy.Add(*dc.live); err != nil {
-			return <-done, err
-		}
 	case r := <-done:
 		return r, nil // the check ended before its session was up: its verdict says why
 	}
-	return <-done, nil
+	// The proxy reports the session a moment before it treats it as live, and a one-shot fault added in between
+	// finds no session: add it again until it has acted (or the check is over).
+	for {
+		if _, err := t.proxy.Add(*dc.live); err != nil {
+			return <-done, err
+		}
+		select {
+		case k := <-t.acted:
+			if k == dc.live.Kind {
+				return <-done, nil
+			}
+		case r := <-done:
+			return r, nil
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+func drain[T any](ch chan T) {
+	for {
+		select {
+		case <-ch:
+		default:
+			return
+		}
+	}
 }
 
 // demoReport is the JSON of `pgtriage demo --format json`.
