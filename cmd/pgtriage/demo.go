@@ -127,7 +127,7 @@ type demoTarget struct {
 	upstream string
 	sessions chan struct{}        // a session reached ReadyForQuery through the proxy
 	acted    chan faultproxy.Kind // a fault acted on a connection
-	conn     string        // connection string to the proxy, without connect_timeout
+	conn     string               // connection string to the proxy, without connect_timeout
 }
 
 // startDemoTarget starts a local server and the proxy; close stops both and removes the server's files.
