@@ -44,6 +44,9 @@ type change struct {
 	note   string
 }
 
+// maxOffset bounds offsets and `for` durations: a rehearsal lasts minutes, and sums of offsets cannot overflow.
+const maxOffset = 24 * time.Hour
+
 // maxScenarioSize bounds a scenario file: a hand-written timeline is a few kilobytes.
 const maxScenarioSize = 1 << 20
 
@@ -65,7 +68,7 @@ const maxScenarioSize = 1 << 20
 //	    for: 4s             # the faults of this step are removed at 3s+4s
 //	  - at: 10s             # a step may only mark the end
 //
-// Steps come in the order of their offsets. Every fault but a terminate must be taken away again, by `for` or by a
+// Without a name, the scenario is named after the file. Steps come in the order of their offsets (at most 24h). Every fault but a terminate must be taken away again, by `for` or by a
 // later `remove`, so that a scenario always ends with the proxy as it found it. A fault without an id gets
 // KIND-STEP (e.g. "refuse-2", counting steps from 1).
 func ParseScenario(name string, data []byte) (*Scenario, error) {
@@ -83,6 +86,9 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	s := p.scenario(doc.Content[0])
 	if p.err != nil {
 		return nil, p.err
+	}
+	if s.Name == "" {
+		s.Name = strings.TrimSuffix(path.Base(name), path.Ext(name))
 	}
 	if _, err := s.plan(name); err != nil {
 		return nil, err
@@ -269,8 +275,11 @@ func (p *scenarioParser) duration(n *yaml.Node, field string) time.Duration {
 		p.fail(n, field, "%q is not a duration: write it with its unit, such as 5s, 250ms or 1m30s", s)
 		return 0
 	}
-	if d < 0 {
+	switch {
+	case d < 0:
 		p.fail(n, field, "%s: must not be negative", s)
+	case d > maxOffset:
+		p.fail(n, field, "%s: a scenario lasts at most %s", s, maxOffset)
 	}
 	return d
 }

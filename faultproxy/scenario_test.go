@@ -98,9 +98,9 @@ steps:
 	if f := s.Steps[1].Add[0]; f.Kind != faultproxy.KindLatency || time.Duration(f.Delay) != 250*time.Millisecond {
 		t.Errorf("latency fault %+v", f)
 	}
-	// The same file as JSON is accepted too.
-	js := `{"name": "j", "steps": [{"at": "0s", "add": [{"kind": "blackhole"}], "for": "1s"}]}`
-	if s, err := faultproxy.ParseScenario("j.json", []byte(js)); err != nil || s.Steps[0].Add[0].Kind != faultproxy.KindBlackhole {
+	// The same file as JSON is accepted too; without a name, the scenario is named after the file.
+	js := `{"steps": [{"at": "0s", "add": [{"kind": "blackhole"}], "for": "1s"}]}`
+	if s, err := faultproxy.ParseScenario("dir/j.json", []byte(js)); err != nil || s.Name != "j" || s.Steps[0].Add[0].Kind != faultproxy.KindBlackhole {
 		t.Errorf("JSON: %v", err)
 	}
 }
