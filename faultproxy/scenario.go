@@ -1,7 +1,6 @@
 package faultproxy
 
 import (
-	"bytes"
 	"cmp"
 	"embed"
 	"encoding/json"
@@ -232,13 +231,13 @@ func (p *scenarioParser) fault(n *yaml.Node, field string) Fault {
 			p.fail(v, field+"."+k.Value, "want a plain value, got %s", nodeKind(v))
 			return f
 		}
-		dec := json.NewDecoder(bytes.NewReader(js))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&f); err != nil {
+		if known := faultFields(); !slices.Contains(known, k.Value) {
+			p.fail(k, field, "unknown fault field %q (known: %s)", k.Value, strings.Join(known, ", "))
+			return f
+		}
+		if err := json.Unmarshal(js, &f); err != nil {
 			var typeErr *json.UnmarshalTypeError
 			switch {
-			case strings.HasPrefix(err.Error(), "json: unknown field"):
-				p.fail(k, field, "unknown fault field %q (known: %s)", k.Value, strings.Join(faultFields(), ", "))
 			case errors.As(err, &typeErr):
 				p.fail(v, field+"."+k.Value, "%q is not %s", v.Value, typeName(typeErr.Type.Kind().String()))
 			default:

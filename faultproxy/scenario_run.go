@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"context"
 	"fmt"
+	"math"
 	"strings"
 	"time"
 )
@@ -38,8 +39,8 @@ func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change
 	if speed == 0 {
 		speed = 1
 	}
-	if speed < 0 {
-		return nil, fmt.Errorf("speed %v: must be more than 0", speed)
+	if !(speed > 0) || math.IsInf(speed, 1) {
+		return nil, fmt.Errorf("speed %v: must be a number more than 0", speed)
 	}
 	active := map[string]bool{}
 	defer func() {

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"os"
 	"os/signal"
@@ -70,8 +71,8 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if upstream == "" {
 				return &exitError{Code: usageExit, Err: errors.New("--upstream HOST:PORT is required: the server the proxy forwards to")}
 			}
-			if speed <= 0 {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--speed %v: must be more than 0", speed)}
+			if !(speed > 0) || math.IsInf(speed, 1) {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("--speed %v: must be a number more than 0", speed)}
 			}
 			s, err := loadScenario(cmd.InOrStdin(), args[0])
 			if err != nil {
