@@ -130,7 +130,8 @@ func faultCause(e Event) string {
 }
 
 // NewRehearsal builds the report from the timeline the scenario ran and the proxy's events. start is the scenario's
-// start, end the end of the observation (after the cool-down).
+// start, end the end of the observation (after the cool-down); later events are left out, since stopping the proxy
+// or the application ends connections that no fault touched.
 func NewRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []Change, events []Event) *Rehearsal {
 	r := &Rehearsal{Scenario: s.Name, Speed: speed, Start: start, End: end, Timeline: timeline, Clients: []ClientExperience{}}
 	if r.Timeline == nil {
@@ -139,6 +140,9 @@ func NewRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []C
 	conns := map[uint64]*connRecord{}
 	var order []*connRecord
 	for _, e := range events {
+		if e.Time.After(end) {
+			continue // closing the proxy (or the application) after the observation ends connections: not a fault
+		}
 		c := conns[e.Conn]
 		if c == nil {
 			c = &connRecord{}

@@ -226,9 +226,10 @@ func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed flo
 	for _, cl := range clients {
 		waitFor(t, cl.name+" to be back", func() bool { return cl.okAfter(last) })
 	}
+	end := time.Now()
 	stop()
 	wg.Wait()
-	r := faultproxy.NewRehearsal(s, speed, start, time.Now(), timeline, rec.Events())
+	r := faultproxy.NewRehearsal(s, speed, start, end, timeline, rec.Events())
 	byName := map[string]*faultproxy.ClientExperience{}
 	for i := range r.Clients {
 		byName[r.Clients[i].Client] = &r.Clients[i]
