@@ -43,7 +43,9 @@ func demoCases() []demoCase {
 	return []demoCase{
 		{name: "none", what: "the proxy passes everything through"},
 		{name: "refuse", what: "the server is down: connections closed at once", fault: &faultproxy.Fault{Kind: faultproxy.KindRefuse}},
-		{name: "blackhole", what: "a firewall drops the packets: no answer at all", fault: &faultproxy.Fault{Kind: faultproxy.KindBlackhole}},
+		{name: "blackhole", what: "a firewall drops the packets: no answer at all", fault: &faultproxy.Fault{Kind: faultproxy.KindBlackhole},
+			extra: []string{"connect_timeout=2"}}, // libpq's smallest: only a deadline ends a silent server
+
 		{name: "reset at accept", what: "a load balancer or NAT resets the connection", fault: &faultproxy.Fault{Kind: faultproxy.KindReset, At: faultproxy.AtAccept}},
 		{name: "reset at startup", what: "the connection is reset right after the login", fault: &faultproxy.Fault{Kind: faultproxy.KindReset, At: faultproxy.AtStartup}},
 		errorCase(catalog.ServerStartingUp, "a restart, scaling or failover in progress"),
@@ -62,7 +64,7 @@ func demoCases() []demoCase {
 		{name: "read_only", what: "a failover left the application on a read-only server", fault: &faultproxy.Fault{Kind: faultproxy.KindReadOnly},
 			extra: []string{"target_session_attrs=read-write"}},
 		{name: "latency 150ms", what: "a slow network: every message waits 150 ms each way",
-			fault: &faultproxy.Fault{Kind: faultproxy.KindLatency, Delay: faultproxy.Duration(150 * time.Millisecond)}, extra: []string{"connect_timeout=10"}},
+			fault: &faultproxy.Fault{Kind: faultproxy.KindLatency, Delay: faultproxy.Duration(150 * time.Millisecond)}},
 	}
 }
 
@@ -181,6 +183,12 @@ func demoConnString(host, port string) string {
 	return fmt.Sprintf("host=%s port=%s user=app password=%s dbname=postgres sslmode=prefer", host, port, demoPassword)
 }
 
+// connString is the check's connection string for a case: generous deadlines (SCRAM is slow on a loaded machine), and
+// the case's own settings, which come last and so win.
+func (t *demoTarget) connString(dc demoCase) string {
+	return strings.Join(append([]string{t.conn, "connect_timeout=10"}, dc.extra...), " ")
+}
+
 // check puts the case's fault in force and runs the probe through the proxy, as `pgtriage check` would.
 func (t *demoTarget) check(ctx context.Context, dc demoCase) (*probe.Report, error) {
 	t.proxy.Clear()
@@ -190,8 +198,7 @@ func (t *demoTarget) check(ctx context.Context, dc demoCase) (*probe.Report, err
 			return nil, err
 		}
 	}
-	conn := strings.Join(append([]string{t.conn, "connect_timeout=2"}, dc.extra...), " ")
-	s, err := settings.Load(conn)
+	s, err := settings.Load(t.connString(dc))
 	if err != nil {
 		return nil, err
 	}
@@ -298,9 +305,9 @@ func demoRehearsal(ctx context.Context, upstream string) (*faultproxy.Rehearsal,
 	var wg sync.WaitGroup
 	defer func() { stopApp(); wg.Wait() }()
 	return rehearse(ctx, io.Discard, s, rehearsal{listen: "127.0.0.1:0", upstream: upstream, speed: demoSpeed,
-		warmup: time.Second, cooldown: 2 * time.Second, ready: func(addr string) {
+		warmup: 2 * time.Second, cooldown: 2 * time.Second, ready: func(addr string) {
 			host, port, _ := net.SplitHostPort(addr)
-			wg.Go(func() { demoApp(appCtx, demoConnString(host, port)+" application_name=demo-app connect_timeout=2") })
+			wg.Go(func() { demoApp(appCtx, demoConnString(host, port)+" application_name=demo-app connect_timeout=5") })
 		}})
 }
 

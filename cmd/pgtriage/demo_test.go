@@ -69,8 +69,7 @@ func TestCheckThroughProxy(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			conn := strings.Join(append([]string{target.conn, "connect_timeout=2"}, dc.extra...), " ")
-			out, errOut, code := run(t, deps{}, "check", "--format", "json", conn)
+			out, errOut, code := run(t, deps{}, "check", "--format", "json", target.connString(dc))
 			var report struct {
 				Diagnosis json.RawMessage `json:"diagnosis"`
 			}
