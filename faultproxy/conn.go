@@ -61,12 +61,7 @@ func (c *conn) serve() {
 // run takes the connection through its life and returns why it ended when
 // that is worth a word in the closed event.
 func (c *conn) run() string {
-	faults, _ := c.p.snapshot()
-	for i := range faults {
-		f := &faults[i]
-		if !c.p.hits(f, c.id) {
-			continue
-		}
+	for _, f := range c.acting() {
 		switch {
 		case f.Kind == KindRefuse, f.Kind == KindReset && f.At == AtAccept:
 			c.emit(EventFault, f, "", "")
@@ -90,6 +85,19 @@ func (c *conn) run() string {
 		return "cancel request forwarded"
 	}
 	return c.startSession(st)
+}
+
+// acting lists the faults in force that act on this connection, in the
+// order they were added.
+func (c *conn) acting() []*Fault {
+	faults, _ := c.p.snapshot()
+	var out []*Fault
+	for i := range faults {
+		if c.p.hits(&faults[i], c.id) {
+			out = append(out, &faults[i])
+		}
+	}
+	return out
 }
 
 // hold keeps a blackholed connection open, reading nothing, until the fault

@@ -26,6 +26,9 @@
 // Close stops accepting, ends every session and waits for every goroutine the
 // proxy started, so a test that closes the proxy leaks nothing.
 //
+// Proxy.Handler is an HTTP control API (GET/POST/DELETE /faults, GET
+// /sessions) over the same methods, as served by `pgtriage proxy --control`.
+//
 // # Faults
 //
 // Each Fault applies to all new connections, or with Share in (0,1) to that
@@ -53,9 +56,12 @@
 //   - terminate: one-shot. Add ends the sessions that are live at that moment
 //     (the Share of them) with FATAL 57P01 "terminating connection due to
 //     administrator command" (Cause server.terminated, the default) or, with
-//     Cause "57P02", FATAL 57P02 "terminating connection because of crash of
-//     another server process" with its DETAIL and HINT, sent at a message
-//     boundary. It is not kept: Faults does not list it.
+//     Cause "57P02", what a server sends when another server process crashed:
+//     since PostgreSQL 14 a WARNING (a NoticeResponse, not an error) 57P02
+//     "terminating connection because of crash of another server process"
+//     with its DETAIL and HINT, after which the connection closes. Either is
+//     sent between two server messages. It is not kept: Faults does not list
+//     it, and sessions that start later are not affected.
 //   - latency: every chunk of bytes in Direction is held for Delay before it
 //     is forwarded.
 //   - read_only: new sessions start with default_transaction_read_only=on in
@@ -64,6 +70,10 @@
 //     the parameter, as a primary turned standby would for writes. It applies
 //     to sessions that start while it is active.
 //   - trickle: bytes in Direction are forwarded at Rate bytes per second.
+//
+// When the upstream cannot be reached the client connection is closed after
+// its StartupMessage (the client sees EOF), with the reason in the closed
+// event.
 //
 // Latency, trickle and reset at "bytes" apply to live sessions too: adding
 // or removing them switches the copy loops at once. Without such a fault a

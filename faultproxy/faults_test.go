@@ -151,34 +151,11 @@ func TestTerminate(t *testing.T) {
 		// New sessions are not affected: terminate is one-shot.
 		connect(t, cs)
 	})
-
-	t.Run("57P02", func(t *testing.T) {
-		notices := make(chan *pgconn.Notice, 1)
-		cfg, err := pgx.ParseConfig(cs)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cfg.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { notices <- n }
-		ctx := testCtx(t)
-		conn, err := pgx.ConnectConfig(ctx, cfg)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindTerminate, Cause: "57P02"})
-		_, err = conn.Exec(ctx, "select 1")
-		netError(t, err, "after 57P02")
-		n := <-notices
-		if n.Severity != "WARNING" || n.Code != "57P02" ||
-			n.Message != "terminating connection because of crash of another server process" ||
-			!strings.HasPrefix(n.Detail, "The postmaster has commanded") || !strings.HasPrefix(n.Hint, "In a moment") {
-			t.Errorf("57P02 notice: %+v", n)
-		}
-	})
 }
 
 // TestCrashNoticeMatchesServer crashes a real server (SIGKILL to a backend)
-// and compares the WARNING every other session gets with the proxy's 57P02.
+// and compares the WARNING every other session gets with the proxy's
+// terminate fault with cause 57P02.
 func TestCrashNoticeMatchesServer(t *testing.T) {
 	c := startCluster(t, pgtest.Options{})
 	p := startProxy(t, c, faultproxy.Config{})

@@ -26,9 +26,6 @@ var errStopped = errors.New("stopped by a fault")
 // session copies bytes both ways until either side ends, shaped by the
 // faults that act on live sessions.
 func (c *conn) session() {
-	c.cl.SetDeadline(time.Time{})
-	c.up.SetDeadline(time.Time{})
-	c.inSession.Store(true)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -59,12 +56,7 @@ func (s *shaping) plain() bool { return s.delay == 0 && s.rate == 0 && len(s.bud
 // shaping works out what the faults in force do to direction dir.
 func (c *conn) shaping(dir Direction) shaping {
 	var s shaping
-	faults, _ := c.p.snapshot()
-	for i := range faults {
-		f := &faults[i]
-		if !c.p.hits(f, c.id) {
-			continue
-		}
+	for _, f := range c.acting() {
 		switch {
 		case f.Kind == KindLatency && f.slows(dir):
 			s.delay += time.Duration(f.Delay)
@@ -269,7 +261,8 @@ func newChunkReader(src net.Conn) *chunkReader {
 func (r *chunkReader) read() (*[]byte, int, error) {
 	if r.rc == nil {
 		if r.own == nil {
-			r.own = make([]byte, bufSize)
+			// TLS hands over at most a record (16 KiB) a read.
+			r.own = make([]byte, 16<<10)
 		}
 		n, err := r.src.Read(r.own)
 		if n > 0 {

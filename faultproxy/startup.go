@@ -151,12 +151,7 @@ func (c *conn) startSession(st *startup) string {
 		resetStartup *Fault
 		readOnly     bool
 	)
-	faults, _ := c.p.snapshot()
-	for i := range faults {
-		f := &faults[i]
-		if !c.p.hits(f, c.id) {
-			continue
-		}
+	for _, f := range c.acting() {
 		switch {
 		case f.Kind == KindError && inject == nil:
 			e := startupErrors[f.Cause]
@@ -254,6 +249,13 @@ func (c *conn) relayAuth(inject *startupError) (authEnd, error) {
 		// password error then takes AuthenticationOk's place.
 		if auth == 0 && inject != nil && inject.when == atPassword {
 			return authInject, nil
+		}
+		if m[0] == 'Z' {
+			// In session before the client knows it is: a terminate added
+			// as soon as the client is connected must find the session.
+			c.cl.SetReadDeadline(time.Time{})
+			c.up.SetReadDeadline(time.Time{})
+			c.inSession.Store(true)
 		}
 		if err := writeTimeout(c.cl, m); err != nil {
 			return authFailed, err

@@ -19,5 +19,6 @@ func commands(d deps) []*cobra.Command {
 		newExplainCmd(),
 		newRehearseCmd(),
 		newDemoCmd(),
+		newProxyCmd(),
 	}
 }
