@@ -127,9 +127,8 @@ const demoPassword = "demo-only-password"
 type demoTarget struct {
 	proxy    *faultproxy.Proxy
 	upstream string
-	sessions chan struct{}        // a session reached ReadyForQuery through the proxy
-	acted    chan faultproxy.Kind // a fault acted on a connection
-	conn     string               // connection string to the proxy, without connect_timeout
+	sessions chan struct{} // a session reached ReadyForQuery through the proxy
+	conn     string        // connection string to the proxy, without connect_timeout
 }
 
 // startDemoTarget starts a local server and the proxy; close stops both and removes the server's files.
@@ -152,14 +151,14 @@ func startDemoTarget(ctx context.Context, log io.Writer) (t *demoTarget, close f
 
 // newDemoTarget starts a proxy in front of upstream, whose role app has demoPassword.
 func newDemoTarget(ctx context.Context, upstream string) (*demoTarget, error) {
-	t := &demoTarget{upstream: upstream, sessions: make(chan struct{}, 1), acted: make(chan faultproxy.Kind, 1)}
+	t := &demoTarget{upstream: upstream, sessions: make(chan struct{}, 1)}
 	p, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, DialTimeout: 2 * time.Second,
 		OnEvent: func(e faultproxy.Event) {
-			switch e.Type {
-			case faultproxy.EventSession:
-				notify(t.sessions, struct{}{})
-			case faultproxy.EventFault:
-				notify(t.acted, e.Kind)
+			if e.Type == faultproxy.EventSession {
+				select { // never block the proxy: one pending signal is enough
+				case t.sessions <- struct{}{}:
+				default:
+				}
 			}
 		}})
 	if err != nil {
@@ -169,14 +168,6 @@ func newDemoTarget(ctx context.Context, upstream string) (*demoTarget, error) {
 	host, port, _ := net.SplitHostPort(p.Addr())
 	t.conn = demoConnString(host, port)
 	return t, nil
-}
-
-// notify sends v without blocking: the proxy's events must not wait, and one pending signal is enough.
-func notify[T any](ch chan T, v T) {
-	select {
-	case ch <- v:
-	default:
-	}
 }
 
 func demoConnString(host, port string) string {
@@ -205,41 +196,22 @@ func (t *demoTarget) check(ctx context.Context, dc demoCase) (*probe.Report, err
 	if dc.live == nil {
 		return probe.Run(ctx, s, probe.Options{}), nil
 	}
-	drain(t.sessions) // signals left over from an earlier case must not count
-	drain(t.acted)
+	select { // a session left over from an earlier case must not count
+	case <-t.sessions:
+	default:
+	}
 	done := make(chan *probe.Report, 1)
 	go func() { done <- probe.Run(ctx, s, probe.Options{}) }()
 	select {
 	case <-t.sessions:
-	case r := <-done:
-		return r, nil // the check ended before its session was up: its verdict says why
-	}
-	// The proxy reports the session a moment before it treats it as live, and a one-shot fault added in between
-	// finds no session: add it again until it has acted (or the check is over).
-	for {
+		// The proxy treats a session as live before it reports it, so the fault finds it.
 		if _, err := t.proxy.Add(*dc.live); err != nil {
 			return <-done, err
 		}
-		select {
-		case k := <-t.acted:
-			if k == dc.live.Kind {
-				return <-done, nil
-			}
-		case r := <-done:
-			return r, nil
-		case <-time.After(20 * time.Millisecond):
-		}
+	case r := <-done:
+		return r, nil // the check ended before its session was up: its verdict says why
 	}
-}
-
-func drain[T any](ch chan T) {
-	for {
-		select {
-		case <-ch:
-		default:
-			return
-		}
-	}
+	return <-done, nil
 }
 
 // demoReport is the JSON of `pgtriage demo --format json`.
