@@ -276,7 +276,7 @@ func demoRehearsal(ctx context.Context, upstream string) (*faultproxy.Rehearsal,
 	appCtx, stopApp := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopApp(); wg.Wait() }()
-	return rehearse(ctx, io.Discard, s, rehearsal{listen: "127.0.0.1:0", upstream: upstream, speed: demoSpeed,
+	return rehearse(ctx, io.Discard, s, rehearsal{proxy: faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream}, speed: demoSpeed,
 		warmup: 2 * time.Second, cooldown: 2 * time.Second, ready: func(addr string) {
 			host, port, _ := net.SplitHostPort(addr)
 			wg.Go(func() { demoApp(appCtx, demoConnString(host, port)+" application_name=demo-app connect_timeout=5") })

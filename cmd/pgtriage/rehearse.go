@@ -2,8 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
-	"crypto/x509"
 	"errors"
 	"fmt"
 	"io"
@@ -71,6 +69,9 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if upstream == "" {
 				return &exitError{Code: usageExit, Err: errors.New("--upstream HOST:PORT is required: the server the proxy forwards to")}
 			}
+			if _, _, err := net.SplitHostPort(upstream); err != nil {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("--upstream %q: want HOST:PORT: %w", upstream, err)}
+			}
 			if !(speed > 0) || math.IsInf(speed, 1) {
 				return &exitError{Code: usageExit, Err: fmt.Errorf("--speed %v: must be a number more than 0", speed)}
 			}
@@ -78,14 +79,13 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
-			upTLS, err := upstreamTLS(upSSLMode, upRootCert, upstream)
+			cfg, _, err := proxyConfig(proxyOptions{listen: listen, upstream: upstream, upstreamSSLMode: upSSLMode, upstreamRootCert: upRootCert, format: "text"})
 			if err != nil {
-				return &exitError{Code: usageExit, Err: err}
+				return err
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			r, err := rehearse(ctx, cmd.ErrOrStderr(), s, rehearsal{listen: listen, upstream: upstream, upstreamTLS: upTLS,
-				speed: speed, warmup: warmup, cooldown: cooldown})
+			r, err := rehearse(ctx, cmd.ErrOrStderr(), s, rehearsal{proxy: cfg, speed: speed, warmup: warmup, cooldown: cooldown})
 			if err != nil {
 				return &exitError{Code: 1, Err: err}
 			}
@@ -111,8 +111,8 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 	f := cmd.Flags()
 	f.StringVar(&listen, "listen", "127.0.0.1:6432", "address the proxy accepts your application on")
 	f.StringVar(&upstream, "upstream", "", "the PostgreSQL server the proxy forwards to, HOST:PORT")
-	f.StringVar(&upSSLMode, "upstream-sslmode", "disable", "TLS to the upstream: disable, require (encrypted, any certificate) or verify-full; clients using TLS to the proxy then need channel_binding=disable")
-	f.StringVar(&upRootCert, "upstream-sslrootcert", "", "CA certificates (PEM) for --upstream-sslmode verify-full; default the system's roots")
+	f.StringVar(&upSSLMode, "upstream-sslmode", "disable", "TLS to the upstream: disable, require, verify-ca or verify-full, as proxy; clients using TLS to the proxy then need channel_binding=disable")
+	f.StringVar(&upRootCert, "upstream-sslrootcert", "", "CA certificates (PEM) for verify-ca and verify-full (default: the system's)")
 	f.Float64Var(&speed, "speed", 1, "play the timeline this many times faster (the faults' own delays and rates are not scaled)")
 	f.DurationVar(&warmup, "warmup", 5*time.Second, "time for the application to connect before the first step")
 	f.DurationVar(&cooldown, "cooldown", 10*time.Second, "time to keep watching after the last step, for the clients to come back")
@@ -160,38 +160,9 @@ func loadScenario(stdin io.Reader, arg string) (*faultproxy.Scenario, error) {
 	return faultproxy.ParseScenario(arg, data)
 }
 
-// upstreamTLS is the proxy's TLS towards the server, in libpq's terms.
-func upstreamTLS(mode, rootCert, upstream string) (*tls.Config, error) {
-	host, _, err := net.SplitHostPort(upstream)
-	if err != nil {
-		return nil, fmt.Errorf("--upstream %q: want HOST:PORT: %w", upstream, err)
-	}
-	switch mode {
-	case "disable":
-		return nil, nil
-	case "require":
-		return &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}, nil // sslmode=require: encrypted, not verified
-	case "verify-full":
-		cfg := &tls.Config{ServerName: host, MinVersion: tls.VersionTLS12}
-		if rootCert != "" {
-			pem, err := os.ReadFile(rootCert)
-			if err != nil {
-				return nil, fmt.Errorf("--upstream-sslrootcert: %w", err)
-			}
-			cfg.RootCAs = x509.NewCertPool()
-			if !cfg.RootCAs.AppendCertsFromPEM(pem) {
-				return nil, fmt.Errorf("--upstream-sslrootcert %s: no PEM certificate in it", rootCert)
-			}
-		}
-		return cfg, nil
-	}
-	return nil, fmt.Errorf("--upstream-sslmode %q: must be disable, require or verify-full", mode)
-}
-
 // rehearsal is how a scenario is played.
 type rehearsal struct {
-	listen, upstream string
-	upstreamTLS      *tls.Config
+	proxy            faultproxy.Config // OnEvent is the rehearsal's own
 	speed            float64
 	warmup, cooldown time.Duration
 	ready            func(addr string) // called once the proxy listens; may be nil
@@ -202,13 +173,15 @@ type rehearsal struct {
 func rehearse(ctx context.Context, log io.Writer, s *faultproxy.Scenario, o rehearsal) (*faultproxy.Rehearsal, error) {
 	rec := &faultproxy.Recorder{}
 	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	p, err := faultproxy.Start(startCtx, faultproxy.Config{Listen: o.listen, Upstream: o.upstream, UpstreamTLS: o.upstreamTLS, OnEvent: rec.Record})
+	cfg := o.proxy
+	cfg.OnEvent = rec.Record
+	p, err := faultproxy.Start(startCtx, cfg)
 	cancel()
 	if err != nil {
 		return nil, err
 	}
 	defer p.Close()
-	fmt.Fprintf(log, "proxy listening on %s, forwarding to %s: point your application at it\n", p.Addr(), o.upstream)
+	fmt.Fprintf(log, "proxy listening on %s, forwarding to %s: point your application at it\n", p.Addr(), cfg.Upstream)
 	if o.ready != nil {
 		o.ready(p.Addr())
 	}

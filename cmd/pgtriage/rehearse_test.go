@@ -121,9 +121,10 @@ func TestRehearseFileAndErrors(t *testing.T) {
 		{[]string{"rehearse", bad, "--upstream", upstream}, "bad.yaml:4: steps[0].add[0]: share 2: must be between 0 and 1"},
 		{[]string{"rehearse", "failvoer", "--upstream", upstream}, "failvoer: neither a built-in scenario"},
 		{[]string{"rehearse", "failover"}, "--upstream HOST:PORT is required"},
+		{[]string{"rehearse", "failover", "--upstream", "db.example.com"}, `--upstream "db.example.com": want HOST:PORT`},
 		{[]string{"rehearse", "failover", "--upstream", upstream, "--speed", "0"}, "--speed 0: must be a number more than 0"},
 		{[]string{"rehearse", "failover", "--upstream", upstream, "--speed", "NaN"}, "--speed NaN: must be a number more than 0"},
-		{[]string{"rehearse", "failover", "--upstream", upstream, "--upstream-sslmode", "prefer"}, "must be disable, require or verify-full"},
+		{[]string{"rehearse", "failover", "--upstream", upstream, "--upstream-sslmode", "prefer"}, "must be disable, require, verify-ca or verify-full"},
 		{[]string{"rehearse", "--print", "nosuch"}, `no built-in scenario "nosuch"`},
 		{[]string{"rehearse"}, "name a scenario"},
 	}
