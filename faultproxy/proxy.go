@@ -28,7 +28,11 @@ type Config struct {
 	// NoClientTLS answers SSLRequest with 'N', as a server without ssl.
 	NoClientTLS bool
 	// UpstreamTLS nil means plain TCP to the upstream; otherwise the proxy
-	// sends an SSLRequest and speaks TLS with this configuration.
+	// sends an SSLRequest and speaks TLS with this configuration. A client
+	// that also speaks TLS to the proxy must then use
+	// channel_binding=disable: SCRAM binds the login to the TLS session it
+	// runs over, which is the proxy's, so the server refuses both
+	// SCRAM-SHA-256-PLUS and a client that could bind but does not.
 	UpstreamTLS *tls.Config
 	// DialTimeout bounds connecting to the upstream and each step of a
 	// connection's startup; 0 means 5 seconds.

@@ -3,6 +3,7 @@ package faultproxy_test
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"strings"
 	"testing"
 
 	"github.com/pgtriage/pgtriage/faultproxy"
@@ -48,6 +49,18 @@ func TestUpstreamTLS(t *testing.T) {
 	var ssl bool
 	if err := conn.QueryRow(testCtx(t), "select ssl from pg_stat_ssl where pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
 		t.Errorf("upstream session ssl=%v, %v", ssl, err)
+	}
+	// TLS on both sides: SCRAM's channel binding ties the login to the TLS session, so it exposes the proxy in the
+	// middle, on purpose. With the clients' default channel_binding=prefer the server offers SCRAM-SHA-256-PLUS and
+	// the binding check fails (hiding the offer would not help: the client would then say it supports binding but
+	// thinks the server does not, which the server also refuses). channel_binding=disable works, as documented.
+	err := connectErr(t, proxyConnString(p, "user=app", "password=secret", "sslmode=require"))
+	if pe := pgError(t, err); pe.Code != "28000" || !strings.Contains(pe.Message, "channel binding") {
+		t.Errorf("TLS both ways, channel_binding=prefer: %v, want the server's channel binding error", pe)
+	}
+	tlsConn := connect(t, proxyConnString(p, "user=app", "password=secret", "sslmode=require", "channel_binding=disable"))
+	if err := tlsConn.QueryRow(testCtx(t), "select ssl from pg_stat_ssl where pid = pg_backend_pid()").Scan(&ssl); err != nil || !ssl {
+		t.Errorf("TLS both ways, channel_binding=disable: upstream ssl=%v, %v", ssl, err)
 	}
 	// Without TLS to the upstream the server's pg_hba refuses.
 	p2 := startProxy(t, c, faultproxy.Config{})
