@@ -35,9 +35,13 @@
 // fraction of them, decided once per connection and fault (deterministically
 // from Config.Seed when it is set). Faults act where a server would:
 //
-//   - refuse: the connection is closed with a RST at once, before any byte
-//     is read. A listener cannot refuse a TCP handshake, so the client sees
-//     "connection reset by peer" (or EOF) instead of "connection refused".
+//   - refuse: new connections are refused. For every connection (Share 1)
+//     the proxy closes its listener, so the kernel refuses the TCP handshake
+//     ("connection refused", ECONNREFUSED), exactly as for a server that is
+//     down, and listens again on the same address when the fault goes;
+//     sessions already open go on. A handshake cannot be refused for only a
+//     share of connections: with Share below 1 those are closed with a RST at
+//     once, before any byte is read ("connection reset by peer").
 //   - blackhole: the connection is accepted and never answered nor closed
 //     (until the fault is removed or the proxy closes).
 //   - reset: a RST (SO_LINGER 0) at accept (At "accept"), after the startup

@@ -31,14 +31,31 @@ func netError(t *testing.T, err error, what string) {
 func TestRefuse(t *testing.T) {
 	c := startCluster(t, pgtest.Options{})
 	p := startProxy(t, c, faultproxy.Config{})
+	live := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
 	f := addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindRefuse})
+	// For every connection the listener closes: the kernel refuses the handshake, as for a server that is down.
 	err := connectErr(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
 	netError(t, err, "refuse")
-	if !errors.Is(err, syscall.ECONNRESET) && !strings.Contains(err.Error(), "EOF") {
-		t.Errorf("refuse: want a reset or EOF, got %v", err)
+	if !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Errorf("refuse: want connection refused, got %v", err)
+	}
+	// Sessions already open go on: a refuse is about new connections.
+	if _, err := live.Exec(testCtx(t), "select 1"); err != nil {
+		t.Errorf("live session during refuse: %v", err)
 	}
 	p.Remove(f.ID)
 	connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+
+	// For a share of connections a handshake cannot be refused: those are reset at accept. (A fixed seed decides
+	// the share, so the one connection here is surely among the 99.9%.)
+	p = startProxy(t, c, faultproxy.Config{Seed: 42})
+	g := addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindRefuse, Share: 0.999})
+	err = connectErr(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+	netError(t, err, "refuse share")
+	if !errors.Is(err, syscall.ECONNRESET) && !strings.Contains(err.Error(), "EOF") {
+		t.Errorf("refuse with a share: want a reset or EOF, got %v", err)
+	}
+	p.Remove(g.ID)
 }
 
 func TestBlackhole(t *testing.T) {

@@ -48,7 +48,7 @@ type Config struct {
 // Proxy is a running proxy. Its methods are safe for concurrent use.
 type Proxy struct {
 	cfg      Config
-	ln       net.Listener
+	addr     net.Addr
 	ctx      context.Context // cancelled by Close
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -59,6 +59,7 @@ type Proxy struct {
 	clientTLS *tls.Config
 
 	mu      sync.Mutex
+	ln      net.Listener // nil while a refuse fault for every connection has the listener closed
 	faults  []Fault
 	changed chan struct{} // closed and replaced whenever faults change
 	conns   map[*conn]struct{}
@@ -85,7 +86,7 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faultproxy: %w", err)
 	}
-	p := &Proxy{cfg: cfg, ln: ln, conns: map[*conn]struct{}{}, changed: make(chan struct{}), seed: cfg.Seed}
+	p := &Proxy{cfg: cfg, addr: ln.Addr(), ln: ln, conns: map[*conn]struct{}{}, changed: make(chan struct{}), seed: cfg.Seed}
 	if p.seed == 0 {
 		p.seed = rand.Uint64()
 	}
@@ -100,12 +101,12 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 	}
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
-	go p.accept()
+	go p.accept(ln)
 	return p, nil
 }
 
 // Addr is the address clients connect to, such as "127.0.0.1:40123".
-func (p *Proxy) Addr() string { return p.ln.Addr().String() }
+func (p *Proxy) Addr() string { return p.addr.String() }
 
 // Add validates f, gives it an ID when it has none and puts it in force at
 // once. It returns the fault as stored, with defaults filled in.
@@ -139,12 +140,45 @@ func (p *Proxy) Add(f Fault) (Fault, error) {
 }
 
 // changedLocked tells every waiting connection and every session's copy loops
-// that the faults changed.
+// that the faults changed, and closes or reopens the listener for refuse.
 func (p *Proxy) changedLocked() {
 	close(p.changed)
 	p.changed = make(chan struct{})
 	for c := range p.conns {
 		c.kick()
+	}
+	p.listenLocked()
+}
+
+// listenLocked closes the listener while a refuse fault acts on every
+// connection, so that the kernel refuses the TCP handshake (ECONNREFUSED),
+// exactly as for a server that is down; and listens again on the same address
+// once none does. A refuse for a share of connections cannot refuse a
+// handshake: those connections are reset at accept instead.
+func (p *Proxy) listenLocked() {
+	refuse := false
+	for _, f := range p.faults {
+		refuse = refuse || f.Kind == KindRefuse && f.Share >= 1
+	}
+	switch {
+	case p.closed:
+	case refuse && p.ln != nil:
+		p.ln.Close()
+		p.ln = nil
+	case !refuse && p.ln == nil:
+		// The port was ours a moment ago; SO_REUSEADDR lets it be taken again
+		// at once. Should another program take it meanwhile, try for a second,
+		// then at the next change of faults.
+		for range 100 {
+			ln, err := net.Listen("tcp", p.addr.String())
+			if err == nil {
+				p.ln = ln
+				p.wg.Add(1)
+				go p.accept(ln)
+				return
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
 	}
 }
 
@@ -203,9 +237,12 @@ func (p *Proxy) Close() error {
 		return nil
 	}
 	p.closed = true
+	var err error
+	if p.ln != nil {
+		err = p.ln.Close()
+	}
 	p.mu.Unlock()
 	p.cancel()
-	err := p.ln.Close()
 	p.mu.Lock()
 	for c := range p.conns {
 		c.close()
@@ -215,10 +252,10 @@ func (p *Proxy) Close() error {
 	return err
 }
 
-func (p *Proxy) accept() {
+func (p *Proxy) accept(ln net.Listener) {
 	defer p.wg.Done()
 	for {
-		nc, err := p.ln.Accept()
+		nc, err := ln.Accept()
 		if err != nil {
 			var ne net.Error
 			if errors.As(err, &ne) && ne.Timeout() {

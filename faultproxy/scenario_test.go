@@ -249,15 +249,15 @@ func TestScenariosWithClients(t *testing.T) {
 	tests := map[string]func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, clients []*appClient){
 		"failover": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
-			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
 		"maintenance": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
-			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
 		"scale": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
-			wantMet(t, fresh, faultproxy.KindRefuse, "57P03")
+			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
 		"firewall": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
 			wantUndisturbed(t, pooled)

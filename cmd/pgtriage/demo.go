@@ -42,7 +42,7 @@ func demoCases() []demoCase {
 	}
 	return []demoCase{
 		{name: "none", what: "the proxy passes everything through"},
-		{name: "refuse", what: "the server is down: connections closed at once", fault: &faultproxy.Fault{Kind: faultproxy.KindRefuse}},
+		{name: "refuse", what: "the server is down: connections refused", fault: &faultproxy.Fault{Kind: faultproxy.KindRefuse}},
 		{name: "blackhole", what: "a firewall drops the packets: no answer at all", fault: &faultproxy.Fault{Kind: faultproxy.KindBlackhole},
 			extra: []string{"connect_timeout=2"}}, // libpq's smallest: only a deadline ends a silent server
 

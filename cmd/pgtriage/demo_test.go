@@ -31,7 +31,7 @@ func TestCheckThroughProxy(t *testing.T) {
 		exit int
 	}{
 		"none":                              {catalog.OK, 0},
-		"refuse":                            {catalog.ConnReset, 2}, // a listener cannot refuse: the client sees a reset
+		"refuse":                            {catalog.TCPRefused, 2},
 		"blackhole":                         {catalog.ServerUnresponsive, 2},
 		"reset at accept":                   {catalog.ConnReset, 2},
 		"reset at startup":                  {catalog.ConnReset, 1},
@@ -114,7 +114,7 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errOut)
 	}
 	summary := out[strings.Index(out, "Summary:"):]
-	for _, row := range []string{"refuse  conn.reset", "blackhole  server.unresponsive", "terminate 57P01  server.terminated",
+	for _, row := range []string{"refuse  tcp.refused", "blackhole  server.unresponsive", "terminate 57P01  server.terminated",
 		"error auth.hba_rejected  auth.hba_rejected", "read_only  server.read_only"} {
 		fields := strings.Fields(row)
 		found := false
