@@ -6,9 +6,9 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
-	"github.com/jackc/pgerrcode"
 )
 
 // Beginner starts pgx transactions: *pgxpool.Pool and *pgx.Conn are Beginners. With a pool every attempt gets a
