@@ -19,11 +19,13 @@ type Verdict struct {
 	// an error that already went through a retry policy (a *GaveUpError, ErrCommitUnknown), so that layers of
 	// retries do not multiply attempts.
 	Retry bool
-	// NotApplied says the operation certainly did not take effect: nothing reached the server
-	// (pgconn.SafeToRetry, a failed connect), or the server answered with an ERROR and kept the session, which rolls
-	// back a statement in its own transaction. Not for driver.ErrBadConn: pgx's stdlib driver says it only when
-	// nothing was sent, but lib/pq says it also for an EOF or a FATAL error after the statement (or the COMMIT) went
-	// out, and the error does not say which driver spoke.
+	// NotApplied says the operation certainly did not take effect: the connection could not be made (so nothing
+	// was sent), or the server answered with an ERROR and kept the session, which rolls back a statement in its own
+	// transaction. Two signals are not trusted, because they say "nothing was sent" when something was:
+	// pgconn.SafeToRetry (pgx v5.12 reports "conn closed", safe to retry, when the answer to a statement it sent
+	// was lost: MultiResultReader.NextResult drops the read error and the next read finds the connection closed;
+	// TestPgxSafeToRetryAfterALostAnswer shows it) and driver.ErrBadConn (lib/pq says it for an EOF or a FATAL
+	// error after the statement went out, and pgx's stdlib driver turns the SafeToRetry above into it).
 	NotApplied bool
 }
 
@@ -55,10 +57,7 @@ func IsTransient(err error) bool {
 
 func notApplied(err error) bool {
 	var connectErr *pgconn.ConnectError
-	if pgconn.SafeToRetry(err) || errors.As(err, &connectErr) {
-		return true
-	}
-	return serverRefused(err)
+	return errors.As(err, &connectErr) || serverRefused(err)
 }
 
 // serverRefused reports whether err is the server's ERROR (not FATAL or PANIC): the statement failed and the

@@ -23,10 +23,15 @@ func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 }
 
 // DoAtMostOnce is Do for a statement that must not take effect twice (an INSERT without a unique key, say, in its
-// own implicit transaction). It retries only where the error proves the statement did not take effect: nothing
-// reached the server (pgconn.SafeToRetry, a failed connect), or the server refused it with an
-// ERROR and kept the connection. When the connection broke after the statement was sent, the outcome is unknown:
+// own implicit transaction). It retries only where the error proves the statement did not take effect (see
+// Verdict.NotApplied): the connection could not be made, or the server refused the statement with an ERROR and
+// kept the connection. When the connection broke after the statement was sent, the outcome is unknown:
 // it returns an error wrapping ErrCommitUnknown instead of running the statement again.
+//
+// With database/sql, fn's ExecContext may already have run the statement twice: database/sql runs it again on
+// another connection when the driver says driver.ErrBadConn, and both pgx's stdlib driver (v5.12) and lib/pq say
+// so after some lost answers (TestDatabaseSQLRunsAStatementAgain). Writes through database/sql belong in
+// SQLTxKey, since database/sql never re-runs a statement inside a transaction.
 func DoAtMostOnce(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 	return p.run(ctx, func(ctx context.Context) (error, bool) {
 		err := fn(ctx)

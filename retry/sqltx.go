@@ -7,9 +7,9 @@ import (
 
 // SQLTx is Tx for database/sql (with pgx's stdlib driver, lib/pq, or any other).
 //
-// database/sql retries by itself, without waiting, when a driver says driver.ErrBadConn, which drivers say only
-// when nothing reached the server: in BeginTx (a pooled connection found dead: up to two pooled or new
-// connections, then one new one) but never inside a transaction or for its COMMIT. SQLTx adds its waits only
+// database/sql retries by itself, without waiting, when a driver says driver.ErrBadConn: in BeginTx (a pooled
+// connection found dead: up to two pooled or new connections, then one new one), but never for a statement inside
+// a transaction or for its COMMIT, which is what makes transactions the safe place for writes. SQLTx adds its waits only
 // around whole transactions, and does not retry an error that a retrying Connector gave up on, so attempts add up
 // instead of multiplying: see the package documentation.
 func SQLTx(ctx context.Context, db *sql.DB, p *Policy, opts *sql.TxOptions, fn func(*sql.Tx) error) error {

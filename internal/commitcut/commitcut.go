@@ -1,6 +1,6 @@
-// Package commitcut is a loopback forwarder for PostgreSQL's protocol that loses the answer to a COMMIT on demand:
-// it passes the COMMIT to the server, waits for the server's answer, and closes the client's connection instead of
-// passing the answer on. The transaction is then committed and the client cannot know it, which is what a
+// Package commitcut is a loopback forwarder for PostgreSQL's protocol that loses the answer to a COMMIT (or another
+// simple-protocol query) on demand: it passes the query to the server, waits for the server's answer, and closes
+// the client's connection instead of passing the answer on. The transaction is then committed and the client cannot know it, which is what a
 // failover or a network cut at the wrong moment does and what a real server cannot be made to do on demand.
 // The retry tests and the failover experiment (bench/failover) use it.
 //
@@ -25,6 +25,7 @@ type Proxy struct {
 	ln     net.Listener
 	target string
 	armed  atomic.Int64
+	word   atomic.Value // string: the first word of the queries to cut
 	cuts   atomic.Int64
 	wg     sync.WaitGroup
 	mu     sync.Mutex
@@ -51,9 +52,16 @@ func (p *Proxy) Host() string { return "127.0.0.1" }
 func (p *Proxy) Port() string { return strconv.Itoa(p.ln.Addr().(*net.TCPAddr).Port) }
 
 // Arm makes the next n COMMITs (of any connection) lose their answer.
-func (p *Proxy) Arm(n int) { p.armed.Store(int64(n)) }
+func (p *Proxy) Arm(n int) { p.ArmQuery(n, "commit") }
 
-// Cuts is how many COMMITs lost their answer so far.
+// ArmQuery makes the next n simple-protocol queries whose first word is word (any case) lose their answer: an
+// INSERT in its own implicit transaction, say.
+func (p *Proxy) ArmQuery(n int, word string) {
+	p.word.Store(word)
+	p.armed.Store(int64(n))
+}
+
+// Cuts is how many queries lost their answer so far.
 func (p *Proxy) Cuts() int { return int(p.cuts.Load()) }
 
 // Close stops listening, closes every connection and waits for the forwarding goroutines to end.
@@ -159,7 +167,7 @@ func (p *Proxy) fromClient(client, server net.Conn, cutting *atomic.Bool) {
 		if err != nil {
 			return
 		}
-		if msg[0] == 'Q' && isCommit(msg[5:]) && p.take() {
+		if msg[0] == 'Q' && p.matches(msg[5:]) && p.take() {
 			cutting.Store(true)
 		}
 		if _, err := server.Write(msg); err != nil {
@@ -197,9 +205,10 @@ func (p *Proxy) take() bool {
 	}
 }
 
-func isCommit(query []byte) bool {
-	q := bytes.TrimSpace(bytes.TrimRight(bytes.TrimSuffix(query, []byte{0}), "; \t\n"))
-	return bytes.EqualFold(q, []byte("commit")) || bytes.EqualFold(q, []byte("end"))
+func (p *Proxy) matches(query []byte) bool {
+	word, _ := p.word.Load().(string)
+	fields := bytes.Fields(bytes.TrimSuffix(query, []byte{0}))
+	return len(fields) > 0 && bytes.EqualFold(bytes.TrimRight(fields[0], ";"), []byte(word))
 }
 
 // maxMessage bounds what the forwarder buffers; a bigger message is an error, not an allocation.

@@ -1,0 +1,223 @@
+package retry_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/commitcut"
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+	"github.com/pgtriage/pgtriage/retry"
+)
+
+// A real serialization failure (40001) rolls the transaction back; Tx runs it again and it commits.
+func TestTxRetriesSerializationFailure(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	c.Exec(t, `SET ROLE app; CREATE TABLE counter (n int); INSERT INTO counter VALUES (0)`)
+	p := pool(t, app(c), nil)
+	var ev events
+	runs := 0
+	err := retry.Tx(ctx, p, ev.policy(), pgx.TxOptions{IsoLevel: pgx.RepeatableRead}, func(tx pgx.Tx) error {
+		runs++
+		var n int
+		if err := tx.QueryRow(ctx, `SELECT n FROM counter`).Scan(&n); err != nil {
+			return err
+		}
+		if runs == 1 { // another session updates the row after this transaction's snapshot
+			if _, err := p.Exec(ctx, `UPDATE counter SET n = n + 10`); err != nil {
+				return err
+			}
+		}
+		_, err := tx.Exec(ctx, `UPDATE counter SET n = $1`, n+1)
+		return err
+	})
+	var n int
+	if err2 := p.QueryRow(ctx, `SELECT n FROM counter`).Scan(&n); err2 != nil {
+		t.Fatal(err2)
+	}
+	if err != nil || runs != 2 || n != 11 || !ev.has(catalog.TxSerializationFailure) {
+		t.Errorf("Tx: %v after %d runs, n=%d, retries saw %v; want nil after 2 runs, n=11, tx.serialization_failure", err, runs, n, ev.seen())
+	}
+}
+
+// A restart in the middle of a transaction: the transaction runs again on a new connection, and the row is
+// there once.
+func TestTxRidesOutARestart(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	p := pool(t, app(c), nil)
+	var ev events
+	runs := 0
+	err := retry.Tx(ctx, p, ev.policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
+		runs++
+		if _, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('restart')`); err != nil {
+			return err
+		}
+		if runs == 1 {
+			c.Restart(t, "fast")
+		}
+		_, err := tx.Exec(ctx, `SELECT 1`)
+		return err
+	})
+	if err != nil || count(t, ctx, c, "restart") != 1 || runs < 2 {
+		t.Errorf("Tx: %v after %d runs, %d rows, retries saw %v", err, runs, count(t, ctx, c, "restart"), ev.seen())
+	}
+}
+
+// committing is one way to run a transaction that inserts request into items, for the commit-break tests.
+type committing struct {
+	name string
+	// tx runs the insert in a transaction through the helper, with the key when key is not empty, and returns the
+	// helper's error and how often the insert ran.
+	tx func(ctx context.Context, t *testing.T, connString string, p *retry.Policy, key, request string) (error, int)
+}
+
+var committers = []committing{
+	{"pgxpool", func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (error, int) {
+		db := pool(t, cs, nil)
+		runs := 0
+		fn := func(tx pgx.Tx) error {
+			runs++
+			_, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ($1)`, request)
+			return err
+		}
+		if key == "" {
+			return retry.Tx(ctx, db, p, pgx.TxOptions{}, fn), runs
+		}
+		return retry.TxKey(ctx, db, p, pgx.TxOptions{}, retry.Key{Value: key}, fn), runs
+	}},
+	sqlCommitter("database/sql+pgx", "pgx"),
+	sqlCommitter("database/sql+lib/pq", "postgres"),
+}
+
+func sqlCommitter(name, driver string) committing {
+	return committing{name, func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (error, int) {
+		db, err := sql.Open(driver, cs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { db.Close() })
+		runs := 0
+		fn := func(tx *sql.Tx) error {
+			runs++
+			_, err := tx.ExecContext(ctx, `INSERT INTO items (request) VALUES ($1)`, request)
+			return err
+		}
+		if key == "" {
+			return retry.SQLTx(ctx, db, p, nil, fn), runs
+		}
+		return retry.SQLTxKey(ctx, db, p, nil, retry.Key{Value: key}, fn), runs
+	}}
+}
+
+// The connection breaks after the server committed and before the client heard: without a key the helpers say
+// the outcome is unknown and do not run the work again; with one they find out it committed and return nil.
+// A forwarder on loopback loses the COMMIT's answer, since a real server cannot be made to.
+func TestCommitBreak(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	through := app(c, "host="+proxy.Host(), "port="+proxy.Port())
+	for _, cm := range committers {
+		t.Run(cm.name, func(t *testing.T) {
+			var ev events
+			request := cm.name + " no key"
+			proxy.Arm(1)
+			err, runs := cm.tx(ctx, t, through, ev.policy(), "", request)
+			if !errors.Is(err, retry.ErrCommitUnknown) || runs != 1 || count(t, ctx, c, request) != 1 {
+				t.Errorf("without a key: %v after %d runs, %d rows; want ErrCommitUnknown, 1 run, 1 row (the commit happened)",
+					err, runs, count(t, ctx, c, request))
+			}
+
+			request = cm.name + " key"
+			key := fmt.Sprintf("%s-%d", cm.name, time.Now().UnixNano())
+			proxy.Arm(1)
+			err, runs = cm.tx(ctx, t, through, ev.policy(), key, request)
+			if err != nil || runs != 1 || count(t, ctx, c, request) != 1 {
+				t.Errorf("with a key: %v after %d runs, %d rows; want nil, 1 run, 1 row", err, runs, count(t, ctx, c, request))
+			}
+			// The same key again (a resubmitted request) finds the work done and does not run it.
+			err, runs = cm.tx(ctx, t, through, ev.policy(), key, request)
+			if err != nil || runs != 0 || count(t, ctx, c, request) != 1 {
+				t.Errorf("the key again: %v after %d runs, %d rows; want nil, 0 runs, 1 row", err, runs, count(t, ctx, c, request))
+			}
+		})
+	}
+	if proxy.Cuts() != 2*len(committers) {
+		t.Errorf("the forwarder cut %d commits, want %d", proxy.Cuts(), 2*len(committers))
+	}
+}
+
+// What the drivers say when the answer to a statement they sent is lost, pinned so that an upgrade that changes it
+// shows up. pgx v5.12 says "conn closed", which claims SafeToRetry (nothing was sent) although the COMMIT was
+// sent and committed; so the helpers never trust SafeToRetry after a statement went out.
+func TestPgxSafeToRetryAfterALostAnswer(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	conn, err := pgx.Connect(ctx, app(c, "host="+proxy.Host(), "port="+proxy.Port()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('lost answer')`); err != nil {
+		t.Fatal(err)
+	}
+	proxy.Arm(1)
+	err = tx.Commit(ctx)
+	if !pgconn.SafeToRetry(err) || count(t, ctx, c, "lost answer") != 1 {
+		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Verdict.NotApplied",
+			err, pgconn.SafeToRetry(err), count(t, ctx, c, "lost answer"))
+	}
+}
+
+// database/sql runs an autocommit statement a second time when the driver reports the lost answer as
+// driver.ErrBadConn: a retry the application never asked for, and a duplicate write. Inside a transaction it does
+// not (TestCommitBreak).
+func TestDatabaseSQLRunsAStatementAgain(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer proxy.Close()
+	for _, driver := range []string{"pgx", "postgres"} {
+		db, err := sql.Open(driver, app(c, "host="+proxy.Host(), "port="+proxy.Port()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer db.Close()
+		request := "autocommit " + driver
+		proxy.ArmQuery(1, "insert")
+		_, err = db.ExecContext(ctx, `INSERT INTO items (request) VALUES ('`+request+`')`)
+		t.Logf("%s: ExecContext: %v; %d rows", driver, err, count(t, ctx, c, request))
+		if err != nil || count(t, ctx, c, request) != 2 {
+			t.Errorf("%s: %v, %d rows; database/sql no longer runs the statement again: revisit DoAtMostOnce's note", driver, err, count(t, ctx, c, request))
+		}
+	}
+}
