@@ -261,6 +261,8 @@ var causes = withTranslations([]Cause{
 			// Not a bare "connection closed" or "connection terminated": pools and drivers say that of their own
 			// connections, for reasons of every category.
 			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "endofstreamexception", "attempted to read past the end of the stream", "java.io.eofexception", "could not receive data from client", "could not send data to client", "connection to client lost"}},
+			// pgx's word for a connection an earlier failure closed, also after a statement whose answer was lost.
+			{text: []string{"conn closed"}, weak: true},
 		},
 	},
 	{

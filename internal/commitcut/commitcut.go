@@ -61,7 +61,8 @@ func (p *Proxy) ArmQuery(n int, word string) {
 	p.armed.Store(int64(n))
 }
 
-// Cuts is how many queries lost their answer so far.
+// Cuts is how many queries lost their answer so far; each of them succeeded on the server. An armed query that
+// fails is answered as usual and does not count.
 func (p *Proxy) Cuts() int { return int(p.cuts.Load()) }
 
 // Close stops listening, closes every connection and waits for the forwarding goroutines to end.
@@ -176,16 +177,21 @@ func (p *Proxy) fromClient(client, server net.Conn, cutting *atomic.Bool) {
 	}
 }
 
-// fromServer forwards the server's messages until the answer to a cut COMMIT, which it drops with the connection.
+// fromServer forwards the server's messages until the answer to a cut query, which it drops with the connection:
+// only a success (CommandComplete) is cut, so that every cut query took effect.
 func (p *Proxy) fromServer(server, client net.Conn, cutting *atomic.Bool) {
 	for {
 		msg, err := readTyped(server)
 		if err != nil {
 			return
 		}
-		if (msg[0] == 'C' || msg[0] == 'E') && cutting.Load() {
-			p.cuts.Add(1)
-			return
+		if cutting.Load() {
+			if msg[0] == 'C' {
+				p.cuts.Add(1)
+				return
+			}
+			// An error (the query failed: nothing committed) goes through, and the connection is not cut.
+			cutting.Store(msg[0] != 'E')
 		}
 		if _, err := client.Write(msg); err != nil {
 			return

@@ -1,0 +1,289 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pgtriage/pgtriage/internal/commitcut"
+	"github.com/pgtriage/pgtriage/retry"
+)
+
+// server is the server under test and how to restart it.
+type server struct {
+	conn    string
+	restart func(ctx context.Context, mode string) error
+}
+
+type result struct {
+	errors, lost, duplicated, unackedCommitted int
+	outage, maxStall                           time.Duration
+	rate                                       float64
+	note                                       string
+}
+
+func (s *server) prepare(ctx context.Context) error {
+	conn, err := pgx.Connect(ctx, s.conn)
+	if err != nil {
+		return err
+	}
+	defer conn.Close(ctx)
+	// No unique constraint on request: like most tables, nothing stops the same logical row from being written twice.
+	_, err = conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS failover_rows (id bigserial PRIMARY KEY, request text NOT NULL, at timestamptz NOT NULL DEFAULT now());
+		CREATE INDEX IF NOT EXISTS failover_rows_request ON failover_rows (request); `+retry.KeyTable)
+	return err
+}
+
+// writer writes one row in its own transaction and returns the error the application would see.
+type writer func(ctx context.Context, request string) error
+
+func insert(ctx context.Context, request string) func(pgx.Tx) error {
+	return func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, `INSERT INTO failover_rows (request) VALUES ($1)`, request)
+		return err
+	}
+}
+
+// writers are the three applications. plain surfaces every error (and drops that row); naive runs a failed
+// transaction again every 100 ms, whatever the error, up to 100 times; retry uses PoolConfig and TxKey.
+func newWriter(app string, pool *pgxpool.Pool, policy *retry.Policy) (writer, error) {
+	switch app {
+	case "plain":
+		return func(ctx context.Context, request string) error {
+			return pgx.BeginFunc(ctx, pool, insert(ctx, request))
+		}, nil
+	case "naive":
+		return func(ctx context.Context, request string) error {
+			var err error
+			for range 100 {
+				if err = pgx.BeginFunc(ctx, pool, insert(ctx, request)); err == nil {
+					return nil
+				}
+				time.Sleep(100 * time.Millisecond)
+			}
+			return err
+		}, nil
+	case "retry":
+		return func(ctx context.Context, request string) error {
+			return retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: request}, insert(ctx, request))
+		}, nil
+	}
+	return nil, fmt.Errorf("unknown app %q (plain, naive, retry)", app)
+}
+
+func (s *server) measure(ctx context.Context, scenario, app string, clients, rows int) (result, error) {
+	var r result
+	mode := map[string]string{"fast": "fast", "immediate": "immediate", "lost-ack": "fast"}[scenario]
+	if mode == "" {
+		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack)", scenario)
+	}
+	cfg, err := pgxpool.ParseConfig(s.conn)
+	if err != nil {
+		return r, err
+	}
+	var proxy *commitcut.Proxy
+	if scenario == "lost-ack" {
+		proxy, err = commitcut.Start(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+		if err != nil {
+			return r, err
+		}
+		defer proxy.Close()
+		cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.TLSConfig, cfg.ConnConfig.Fallbacks = proxy.Host(), uint16(mustAtoi(proxy.Port())), nil, nil
+	}
+	cfg.MaxConns = int32(clients)
+	policy := retry.Interactive()
+	var maxWait atomic.Int64
+	policy.OnRetry = func(e retry.Event) {
+		for w := maxWait.Load(); int64(e.Wait) > w && !maxWait.CompareAndSwap(w, int64(e.Wait)); w = maxWait.Load() {
+		}
+	}
+	if app == "retry" {
+		retry.PoolConfig(cfg, policy)
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return r, err
+	}
+	defer pool.Close()
+	write, err := newWriter(app, pool, policy)
+	if err != nil {
+		return r, err
+	}
+	if err := pool.Ping(ctx); err != nil {
+		return r, err
+	}
+
+	run := fmt.Sprintf("%s-%s-%d", scenario, app, time.Now().UnixNano())
+	var (
+		acked      atomic.Int64
+		errCount   atomic.Int64
+		restarting sync.Once
+		outage     = make(chan outageTimes, 1)
+		ackTimes   = make([][]time.Time, clients)
+		failed     = make([][]string, clients)
+		causesMu   sync.Mutex
+		causes     = map[string]int{}
+		wg         sync.WaitGroup
+	)
+	half := int64(clients * rows / 2)
+	restartErr := make(chan error, 1)
+	start := time.Now()
+	for cl := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for seq := range rows {
+				request := fmt.Sprintf("%s-%d-%d", run, cl, seq)
+				if err := write(ctx, request); err != nil {
+					errCount.Add(1)
+					what := string(retry.Classify(err).Cause.Code)
+					if errors.Is(err, retry.ErrCommitUnknown) {
+						what = "commit unknown"
+					}
+					causesMu.Lock()
+					causes[what]++
+					causesMu.Unlock()
+					failed[cl] = append(failed[cl], request)
+					continue
+				}
+				ackTimes[cl] = append(ackTimes[cl], time.Now())
+				if acked.Add(1) == half {
+					restarting.Do(func() {
+						go func() { restartErr <- s.restartMeasured(ctx, mode, proxy, clients, outage) }()
+					})
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	if err := <-restartErr; err != nil {
+		return r, err
+	}
+	o := <-outage
+	r.outage = o.end.Sub(o.start)
+	r.errors = int(errCount.Load())
+	r.rate = float64(acked.Load()) / elapsed.Seconds()
+	for _, times := range ackTimes {
+		for i := 1; i < len(times); i++ {
+			r.maxStall = max(r.maxStall, times[i].Sub(times[i-1]))
+		}
+	}
+
+	counts, err := s.counts(ctx, run)
+	if err != nil {
+		return r, err
+	}
+	for cl := range clients {
+		for seq := range rows {
+			request := fmt.Sprintf("%s-%d-%d", run, cl, seq)
+			if n := counts[request]; n > 1 {
+				r.duplicated += n - 1
+			}
+		}
+		for _, request := range failed[cl] {
+			if counts[request] > 0 {
+				r.unackedCommitted++
+			}
+		}
+	}
+	ackedRows := int(acked.Load())
+	present := 0
+	for cl := range clients {
+		for seq := range rows {
+			if counts[fmt.Sprintf("%s-%d-%d", run, cl, seq)] > 0 {
+				present++
+			}
+		}
+	}
+	// Every acknowledged row must be there: lost = acknowledged minus acknowledged-and-present.
+	r.lost = ackedRows - (present - r.unackedCommitted)
+	var notes []string
+	if len(causes) > 0 {
+		var list []string
+		for what, n := range causes {
+			list = append(list, fmt.Sprintf("%s %d", what, n))
+		}
+		sort.Strings(list)
+		notes = append(notes, "errors: "+strings.Join(list, ", "))
+	}
+	if proxy != nil {
+		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", proxy.Cuts()))
+	}
+	if w := time.Duration(maxWait.Load()); app == "retry" && w > 0 {
+		notes = append(notes, "longest backoff wait: "+ms(w))
+	}
+	r.note = strings.Join(notes, "; ")
+	return r, nil
+}
+
+type outageTimes struct{ start, end time.Time }
+
+// restartMeasured restarts the server and measures the outage: from the restart's start until a new connection
+// succeeds again after one has failed (polled every 5 ms, directly, never through the forwarder).
+func (s *server) restartMeasured(ctx context.Context, mode string, proxy *commitcut.Proxy, clients int, out chan<- outageTimes) error {
+	start := time.Now()
+	if proxy != nil {
+		proxy.Arm(clients)
+	}
+	pollCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	end := make(chan time.Time, 1)
+	go func() {
+		down := false
+		for pollCtx.Err() == nil {
+			attempt, cancelAttempt := context.WithTimeout(pollCtx, time.Second)
+			c, err := pgconn.Connect(attempt, s.conn)
+			cancelAttempt()
+			if err != nil {
+				down = true
+			} else {
+				c.Close(pollCtx)
+				if down {
+					end <- time.Now()
+					return
+				}
+			}
+			time.Sleep(5 * time.Millisecond)
+		}
+		end <- time.Now()
+	}()
+	if err := s.restart(ctx, mode); err != nil {
+		return err
+	}
+	out <- outageTimes{start, <-end}
+	return nil
+}
+
+// counts returns how many rows each request of the run has.
+func (s *server) counts(ctx context.Context, run string) (map[string]int, error) {
+	conn, err := pgx.Connect(ctx, s.conn)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close(ctx)
+	rows, err := conn.Query(ctx, `SELECT request, count(*) FROM failover_rows WHERE starts_with(request, $1) GROUP BY request`, run+"-")
+	if err != nil {
+		return nil, err
+	}
+	counts := map[string]int{}
+	var request string
+	var n int
+	_, err = pgx.ForEachRow(rows, []any{&request, &n}, func() error { counts[request] = n; return nil })
+	return counts, err
+}
+
+func mustAtoi(s string) int {
+	n, _ := strconv.Atoi(s)
+	return n
+}
