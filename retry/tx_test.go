@@ -221,3 +221,26 @@ func TestDatabaseSQLRunsAStatementAgain(t *testing.T) {
 		}
 	}
 }
+
+// A single *pgx.Conn cannot outlive its connection: Tx stops at the first connection failure instead of retrying
+// on a closed connection until the policy gives up.
+func TestTxOnASingleConnStopsWhenItBreaks(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	conn, err := pgx.Connect(ctx, app(c))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(ctx)
+	var ev events
+	runs := 0
+	err = retry.Tx(ctx, conn, ev.policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
+		runs++
+		_, err := tx.Exec(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
+		return err
+	})
+	if retry.Classify(err).Cause.Code != catalog.ServerTerminated || runs != 1 || len(ev.seen()) != 0 || isGaveUp(err) {
+		t.Errorf("Tx on a single conn that breaks: %v after %d runs, retries %v; want 57P01 at once", err, runs, ev.seen())
+	}
+}
