@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/jackc/pgx/v5"
 	_ "github.com/lib/pq" // database/sql driver "postgres", used for real
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
@@ -25,22 +24,10 @@ type client struct {
 
 var clients = []client{
 	{
-		name: "pgx",
-		connect: func(ctx context.Context, cs string) error {
-			conn, err := pgx.Connect(ctx, cs)
-			if err != nil {
-				return err
-			}
-			defer conn.Close(ctx)
-			_, err = conn.Exec(ctx, "select 1")
-			return err
-		},
+		name:    "pgx",
+		connect: func(ctx context.Context, cs string) error { return selectOne(cs)(ctx) },
 		session: func(ctx context.Context, t *testing.T, cs string) func(string) error {
-			conn, err := pgx.Connect(ctx, cs)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { conn.Close(context.Background()) })
+			conn := connect(t, ctx, cs)
 			return func(q string) error { _, err := conn.Exec(ctx, q); return err }
 		},
 	},

@@ -22,11 +22,7 @@ import (
 // (57P03 shutting down), which ends when the retries have seen it, then refusals until the server is resumed.
 func outage(t *testing.T, ctx context.Context, c *pgtest.Cluster, ev *events) {
 	t.Helper()
-	held, err := pgx.Connect(ctx, app(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { held.Close(context.Background()) })
+	held := connect(t, ctx, app(c))
 	c.StopSmart(t)
 	ev.react = func(e retry.Event) {
 		switch e.Cause.Code {
@@ -137,12 +133,7 @@ func TestAttemptsDoNotMultiply(t *testing.T) {
 	three := func() *retry.Policy { return &retry.Policy{First: time.Millisecond, MaxAttempts: 3} }
 	runs := func() int64 {
 		var n int64
-		conn, err := pgx.Connect(ctx, app(c))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer conn.Close(ctx)
-		if err := conn.QueryRow(ctx, `SELECT last_value FROM runs`).Scan(&n); err != nil {
+		if err := connect(t, ctx, app(c)).QueryRow(ctx, `SELECT last_value FROM runs`).Scan(&n); err != nil {
 			t.Fatal(err)
 		}
 		return n

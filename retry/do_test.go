@@ -50,27 +50,12 @@ func TestDoRidesOutASmartShutdown(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	held, err := pgx.Connect(ctx, app(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer held.Close(ctx)
-	c.StopSmart(t)
 	var ev events
-	ev.react = func(e retry.Event) {
-		switch e.Cause.Code {
-		case catalog.ServerShuttingDown:
-			held.Close(ctx) // the last session ends: the shutdown completes
-		case catalog.TCPRefused:
-			c.Resume(t)
-		}
-	}
+	outage(t, ctx, c, &ev)
 	if err := retry.Do(ctx, ev.policy(), selectOne(app(c))); err != nil {
 		t.Fatalf("Do: %v (retries saw %v)", err, ev.seen())
 	}
-	if !ev.has(catalog.ServerShuttingDown) || !ev.has(catalog.TCPRefused) {
-		t.Errorf("retries saw %v, want server.shutting_down and tcp.refused", ev.seen())
-	}
+	sawOutage(t, &ev)
 }
 
 // Errors that never clear are not retried, and come back as they were.
@@ -131,11 +116,7 @@ func TestDoAtMostOnce(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	conn, err := pgx.Connect(ctx, app(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
+	conn := connect(t, ctx, app(c))
 	pid := conn.PgConn().PID()
 	go func() {
 		// Terminate the insert while it runs: the client gets 57P01 after sending it.
@@ -153,7 +134,7 @@ func TestDoAtMostOnce(t *testing.T) {
 		}
 	}()
 	attempts := 0
-	err = retry.DoAtMostOnce(ctx, nil, func(ctx context.Context) error {
+	err := retry.DoAtMostOnce(ctx, nil, func(ctx context.Context) error {
 		attempts++
 		_, err := conn.Exec(ctx, `INSERT INTO items (request) SELECT 'slow' FROM pg_sleep(60)`)
 		return err

@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"net"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/retry"
 )
@@ -67,13 +70,8 @@ func stdlibDB(t *testing.T, connString string) *sql.DB {
 // count returns how many rows of items carry request.
 func count(t *testing.T, ctx context.Context, c *pgtest.Cluster, request string) int {
 	t.Helper()
-	conn, err := pgx.Connect(ctx, app(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var n int
-	if err := conn.QueryRow(ctx, `SELECT count(*) FROM items WHERE request = $1`, request).Scan(&n); err != nil {
+	if err := connect(t, ctx, app(c)).QueryRow(ctx, `SELECT count(*) FROM items WHERE request = $1`, request).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -111,6 +109,28 @@ func (e *events) has(code catalog.Code) bool {
 		}
 	}
 	return false
+}
+
+// connect opens a pgx connection that the test closes.
+func connect(t *testing.T, ctx context.Context, connString string) *pgx.Conn {
+	t.Helper()
+	conn, err := pgx.Connect(ctx, connString)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+// cut puts a commitcut forwarder in front of c and returns it with app's connection string through it.
+func cut(t *testing.T, c *pgtest.Cluster) (*commitcut.Proxy, string) {
+	t.Helper()
+	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, strconv.Itoa(c.Port)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	return proxy, app(c, "host="+proxy.Host(), "port="+proxy.Port())
 }
 
 func isGaveUp(err error) bool {

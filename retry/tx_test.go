@@ -5,14 +5,12 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"net"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/retry"
 )
@@ -127,12 +125,7 @@ func TestCommitBreak(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	through := app(c, "host="+proxy.Host(), "port="+proxy.Port())
+	proxy, through := cut(t, c)
 	for _, cm := range committers {
 		t.Run(cm.name, func(t *testing.T) {
 			var ev events
@@ -170,16 +163,8 @@ func TestPgxSafeToRetryAfterALostAnswer(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
-	conn, err := pgx.Connect(ctx, app(c, "host="+proxy.Host(), "port="+proxy.Port()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	tx, err := conn.Begin(ctx)
+	proxy, through := cut(t, c)
+	tx, err := connect(t, ctx, through).Begin(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -201,13 +186,9 @@ func TestDatabaseSQLRunsAStatementAgain(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, fmt.Sprint(c.Port)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer proxy.Close()
+	proxy, through := cut(t, c)
 	for _, driver := range []string{"pgx", "postgres"} {
-		db, err := sql.Open(driver, app(c, "host="+proxy.Host(), "port="+proxy.Port()))
+		db, err := sql.Open(driver, through)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,14 +209,9 @@ func TestTxOnASingleConnStopsWhenItBreaks(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
 	c := start(t, pgtest.Options{})
-	conn, err := pgx.Connect(ctx, app(c))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close(ctx)
 	var ev events
 	runs := 0
-	err = retry.Tx(ctx, conn, ev.policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
+	err := retry.Tx(ctx, connect(t, ctx, app(c)), ev.policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
 		runs++
 		_, err := tx.Exec(ctx, `SELECT pg_terminate_backend(pg_backend_pid())`)
 		return err

@@ -13,38 +13,28 @@ import (
 	"crypto/rand"
 	"database/sql"
 	"fmt"
-	"log"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pgtriage/pgtriage/examples/internal/exampleapp"
 	"github.com/pgtriage/pgtriage/retry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, 20); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { exampleapp.Main(run) }
 
 func run(ctx context.Context, orders int) error {
 	cfg, err := pgx.ParseConfig(os.Getenv("DATABASE_URL"))
 	if err != nil {
 		return err
 	}
-	policy := retry.Interactive()
-	policy.OnRetry = func(e retry.Event) {
-		log.Printf("attempt %d failed (%s: %v); retrying in %s", e.Attempt, e.Cause.Code, e.Err, e.Wait.Round(time.Millisecond))
-	}
+	policy := exampleapp.Policy()
 	db := sql.OpenDB(retry.Connector(stdlib.GetConnector(*cfg), policy))
 	defer db.Close()
-
+	// Idempotent DDL may run again: Do.
 	if err := retry.Do(ctx, policy, func(ctx context.Context) error {
-		_, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS example_orders (id text PRIMARY KEY, total numeric NOT NULL); `+retry.KeyTable)
+		_, err := db.ExecContext(ctx, exampleapp.Schema)
 		return err
 	}); err != nil {
 		return err
@@ -63,14 +53,5 @@ func run(ctx context.Context, orders int) error {
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-
-	var n int
-	err = retry.Do(ctx, policy, func(ctx context.Context) error {
-		return db.QueryRowContext(ctx, `SELECT count(*) FROM example_orders`).Scan(&n)
-	})
-	if err != nil {
-		return err
-	}
-	log.Printf("wrote %d orders; the table has %d", orders, n)
 	return nil
 }

@@ -14,47 +14,34 @@ import (
 	"fmt"
 	"log"
 	"os"
-	"os/signal"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/pgtriage/pgtriage/examples/internal/exampleapp"
 	"github.com/pgtriage/pgtriage/retry"
 )
 
-func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
-	if err := run(ctx, 20); err != nil {
-		log.Fatal(err)
-	}
-}
+func main() { exampleapp.Main(run) }
 
 func run(ctx context.Context, orders int) error {
 	cfg, err := pgxpool.ParseConfig(os.Getenv("DATABASE_URL"))
 	if err != nil {
 		return err
 	}
-	policy := retry.Interactive()
-	policy.OnRetry = func(e retry.Event) {
-		log.Printf("attempt %d failed (%s: %v); retrying in %s", e.Attempt, e.Cause.Code, e.Err, e.Wait.Round(time.Millisecond))
-	}
+	policy := exampleapp.Policy()
 	retry.PoolConfig(cfg, policy)
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer pool.Close()
-
-	if err := retry.Do(ctx, policy, func(ctx context.Context) error {
-		_, err := pool.Exec(ctx, `CREATE TABLE IF NOT EXISTS example_orders (id text PRIMARY KEY, total numeric NOT NULL); `+retry.KeyTable)
-		return err
-	}); err != nil {
+	if _, err := pool.Exec(ctx, exampleapp.Schema); err != nil {
 		return err
 	}
 
 	for i := range orders {
-		id := rand.Text() // the client's id for this order, made once, before the first attempt
+		id := rand.Text() // the order's id, made once on the client, before the first attempt
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 		err := retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: id}, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO example_orders (id, total) VALUES ($1, $2)`, id, 10+i)
@@ -68,10 +55,9 @@ func run(ctx context.Context, orders int) error {
 	}
 
 	var n int
-	err = retry.Do(ctx, policy, func(ctx context.Context) error {
+	if err := retry.Do(ctx, policy, func(ctx context.Context) error {
 		return pool.QueryRow(ctx, `SELECT count(*) FROM example_orders`).Scan(&n)
-	})
-	if err != nil {
+	}); err != nil {
 		return err
 	}
 	log.Printf("wrote %d orders; the table has %d", orders, n)
