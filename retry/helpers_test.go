@@ -2,7 +2,6 @@ package retry_test
 
 import (
 	"context"
-	"database/sql"
 	"errors"
 	"net"
 	"strconv"
@@ -12,7 +11,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
-	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
@@ -54,17 +52,6 @@ func pool(t *testing.T, connString string, configure func(*pgxpool.Config)) *pgx
 	}
 	t.Cleanup(p.Close)
 	return p
-}
-
-func stdlibDB(t *testing.T, connString string) *sql.DB {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(connString)
-	if err != nil {
-		t.Fatal(err)
-	}
-	db := sql.OpenDB(stdlib.GetConnector(*cfg))
-	t.Cleanup(func() { db.Close() })
-	return db
 }
 
 // count returns how many rows of items carry request.

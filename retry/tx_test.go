@@ -75,13 +75,13 @@ func TestTxRidesOutARestart(t *testing.T) {
 // committing is one way to run a transaction that inserts request into items, for the commit-break tests.
 type committing struct {
 	name string
-	// tx runs the insert in a transaction through the helper, with the key when key is not empty, and returns the
-	// helper's error and how often the insert ran.
-	tx func(ctx context.Context, t *testing.T, connString string, p *retry.Policy, key, request string) (error, int)
+	// tx runs the insert in a transaction through the helper, with the key when key is not empty, and returns how
+	// often the insert ran and the helper's error.
+	tx func(ctx context.Context, t *testing.T, connString string, p *retry.Policy, key, request string) (int, error)
 }
 
 var committers = []committing{
-	{"pgxpool", func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (error, int) {
+	{"pgxpool", func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (int, error) {
 		db := pool(t, cs, nil)
 		runs := 0
 		fn := func(tx pgx.Tx) error {
@@ -90,16 +90,18 @@ var committers = []committing{
 			return err
 		}
 		if key == "" {
-			return retry.Tx(ctx, db, p, pgx.TxOptions{}, fn), runs
+			err := retry.Tx(ctx, db, p, pgx.TxOptions{}, fn)
+			return runs, err
 		}
-		return retry.TxKey(ctx, db, p, pgx.TxOptions{}, retry.Key{Value: key}, fn), runs
+		err := retry.TxKey(ctx, db, p, pgx.TxOptions{}, retry.Key{Value: key}, fn)
+		return runs, err
 	}},
 	sqlCommitter("database/sql+pgx", "pgx"),
 	sqlCommitter("database/sql+lib/pq", "postgres"),
 }
 
 func sqlCommitter(name, driver string) committing {
-	return committing{name, func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (error, int) {
+	return committing{name, func(ctx context.Context, t *testing.T, cs string, p *retry.Policy, key, request string) (int, error) {
 		db, err := sql.Open(driver, cs)
 		if err != nil {
 			t.Fatal(err)
@@ -112,9 +114,11 @@ func sqlCommitter(name, driver string) committing {
 			return err
 		}
 		if key == "" {
-			return retry.SQLTx(ctx, db, p, nil, fn), runs
+			err := retry.SQLTx(ctx, db, p, nil, fn)
+			return runs, err
 		}
-		return retry.SQLTxKey(ctx, db, p, nil, retry.Key{Value: key}, fn), runs
+		err = retry.SQLTxKey(ctx, db, p, nil, retry.Key{Value: key}, fn)
+		return runs, err
 	}}
 }
 
@@ -131,7 +135,7 @@ func TestCommitBreak(t *testing.T) {
 			var ev events
 			request := cm.name + " no key"
 			proxy.Arm(1)
-			err, runs := cm.tx(ctx, t, through, ev.policy(), "", request)
+			runs, err := cm.tx(ctx, t, through, ev.policy(), "", request)
 			if !errors.Is(err, retry.ErrCommitUnknown) || runs != 1 || count(t, ctx, c, request) != 1 {
 				t.Errorf("without a key: %v after %d runs, %d rows; want ErrCommitUnknown, 1 run, 1 row (the commit happened)",
 					err, runs, count(t, ctx, c, request))
@@ -140,12 +144,12 @@ func TestCommitBreak(t *testing.T) {
 			request = cm.name + " key"
 			key := fmt.Sprintf("%s-%d", cm.name, time.Now().UnixNano())
 			proxy.Arm(1)
-			err, runs = cm.tx(ctx, t, through, ev.policy(), key, request)
+			runs, err = cm.tx(ctx, t, through, ev.policy(), key, request)
 			if err != nil || runs != 1 || count(t, ctx, c, request) != 1 {
 				t.Errorf("with a key: %v after %d runs, %d rows; want nil, 1 run, 1 row", err, runs, count(t, ctx, c, request))
 			}
 			// The same key again (a resubmitted request) finds the work done and does not run it.
-			err, runs = cm.tx(ctx, t, through, ev.policy(), key, request)
+			runs, err = cm.tx(ctx, t, through, ev.policy(), key, request)
 			if err != nil || runs != 0 || count(t, ctx, c, request) != 1 {
 				t.Errorf("the key again: %v after %d runs, %d rows; want nil, 0 runs, 1 row", err, runs, count(t, ctx, c, request))
 			}
