@@ -198,3 +198,15 @@ func TestCancelledContextIsNotRetried(t *testing.T) {
 		t.Error("the context's end is retried")
 	}
 }
+
+// A certificate from a CA the client does not trust is persistent, through every client.
+func TestClassifyTLS(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{TLS: true})
+	other := pgtest.NewCA(t)
+	for _, cl := range clients {
+		err := cl.connect(ctx, app(c, "host=localhost", "sslmode=verify-full", "sslrootcert="+other.File))
+		check(t, cl.name+": untrusted certificate", err, want{catalog.TLSUntrustedCert, false, false})
+	}
+}

@@ -224,3 +224,45 @@ func TestTxOnASingleConnStopsWhenItBreaks(t *testing.T) {
 		t.Errorf("Tx on a single conn that breaks: %v after %d runs, retries %v; want 57P01 at once", err, runs, ev.seen())
 	}
 }
+
+// A real deadlock (40P01): two transactions lock two rows in opposite orders; the server rolls one back and Tx
+// runs it again, so both commit.
+func TestTxRetriesDeadlock(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	c.Exec(t, `SET ROLE app; CREATE TABLE pair (id int PRIMARY KEY, n int); INSERT INTO pair VALUES (1, 0), (2, 0)`)
+	p := pool(t, app(c), nil)
+	var ev [2]events
+	locked := [2]chan struct{}{make(chan struct{}), make(chan struct{})}
+	errs := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			runs := 0
+			errs <- retry.Tx(ctx, p, ev[i].policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
+				runs++
+				if _, err := tx.Exec(ctx, `UPDATE pair SET n = n + 1 WHERE id = $1`, i+1); err != nil {
+					return err
+				}
+				if runs == 1 { // both hold their first row before either asks for the other's
+					close(locked[i])
+					<-locked[1-i]
+				}
+				_, err := tx.Exec(ctx, `UPDATE pair SET n = n + 1 WHERE id = $1`, 2-i)
+				return err
+			})
+		}()
+	}
+	for range 2 {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	var total int
+	if err := p.QueryRow(ctx, `SELECT sum(n) FROM pair`).Scan(&total); err != nil {
+		t.Fatal(err)
+	}
+	if total != 4 || !ev[0].has(catalog.TxDeadlock) && !ev[1].has(catalog.TxDeadlock) {
+		t.Errorf("sum %d (want 4), retries saw %v and %v; want a tx.deadlock", total, ev[0].seen(), ev[1].seen())
+	}
+}
