@@ -91,7 +91,7 @@ func TestDoGivesUp(t *testing.T) {
 		t.Errorf("max attempts 3: %d attempts, %v", attempts, err)
 	}
 
-	err = retry.Do(ctx, &retry.Policy{First: time.Hour, MaxElapsed: time.Minute}, down)
+	err = retry.Do(ctx, &retry.Policy{First: time.Hour, Max: time.Hour, MaxElapsed: time.Minute}, down)
 	if !errors.As(err, &g) || g.Attempts != 1 || g.Reason != "max elapsed" {
 		t.Errorf("a first wait beyond MaxElapsed: %v", err)
 	}

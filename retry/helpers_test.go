@@ -18,7 +18,7 @@ import (
 )
 
 // start starts a cluster with the role app (password secret) and a table for the tests' writes.
-func start(t *testing.T, opts pgtest.Options) *pgtest.Cluster {
+func start(t testing.TB, opts pgtest.Options) *pgtest.Cluster {
 	t.Helper()
 	opts.Roles = append(opts.Roles, pgtest.Role{Name: "app", Password: "secret"})
 	c := pgtest.Start(t, opts)
@@ -37,7 +37,7 @@ func ctxFor(t *testing.T) context.Context {
 	return ctx
 }
 
-func pool(t *testing.T, connString string, configure func(*pgxpool.Config)) *pgxpool.Pool {
+func pool(t testing.TB, connString string, configure func(*pgxpool.Config)) *pgxpool.Pool {
 	t.Helper()
 	cfg, err := pgxpool.ParseConfig(connString)
 	if err != nil {

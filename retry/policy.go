@@ -11,6 +11,7 @@ import (
 // write it out; a nil *Policy means Interactive.
 type Policy struct {
 	// First is the step before the first retry; each later step is Multiplier times the one before, up to Max.
+	// Zero (or less) takes Interactive's: 100 ms and 2 s.
 	First, Max time.Duration
 	// Multiplier makes the steps grow; 0 means 2.
 	Multiplier float64
@@ -20,7 +21,8 @@ type Policy struct {
 	// MaxAttempts caps the attempts, the first one included; 0 means no cap by count.
 	MaxAttempts int
 	// MaxElapsed caps the time from the first attempt's start: no wait is begun that would end later; 0 means no
-	// cap by time. The context's deadline always applies as well.
+	// cap by time. The context's deadline always applies as well; with neither cap, only the context ends the
+	// retries.
 	MaxElapsed time.Duration
 	// OnRetry, when set, is called before each wait, for logging and metrics.
 	OnRetry func(Event)
@@ -50,17 +52,21 @@ func Background() *Policy {
 
 // step returns the wait before retry n (from 1): First·Multiplierⁿ⁻¹ capped at Max, with the jitter applied.
 func (p *Policy) step(n int) time.Duration {
-	m := p.Multiplier
+	first, ceiling, m := p.First, p.Max, p.Multiplier
+	if first <= 0 {
+		first = 100 * time.Millisecond
+	}
+	if ceiling <= 0 {
+		ceiling = 2 * time.Second
+	}
 	if m <= 0 {
 		m = 2
 	}
-	d := float64(p.First)
-	for i := 1; i < n && (p.Max <= 0 || d < float64(p.Max)); i++ {
+	d := float64(first)
+	for i := 1; i < n && d < float64(ceiling); i++ {
 		d *= m
 	}
-	if p.Max > 0 && d > float64(p.Max) {
-		d = float64(p.Max)
-	}
+	d = min(d, float64(ceiling))
 	j := min(max(p.Jitter, 0), 1)
 	return time.Duration(d*(1-j) + d*j*rand.Float64())
 }
