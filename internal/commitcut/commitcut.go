@@ -51,18 +51,18 @@ func (p *Proxy) Host() string { return "127.0.0.1" }
 // Port is the proxy's port.
 func (p *Proxy) Port() string { return strconv.Itoa(p.ln.Addr().(*net.TCPAddr).Port) }
 
-// Arm makes the next n COMMITs (of any connection) lose their answer.
+// Arm makes the next n COMMITs (of any connection) that succeed lose their answer.
 func (p *Proxy) Arm(n int) { p.ArmQuery(n, "commit") }
 
-// ArmQuery makes the next n simple-protocol queries whose first word is word (any case) lose their answer: an
-// INSERT in its own implicit transaction, say.
+// ArmQuery makes the next n simple-protocol queries whose first word is word (any case) and that succeed lose
+// their answer: an INSERT in its own implicit transaction, say.
 func (p *Proxy) ArmQuery(n int, word string) {
 	p.word.Store(word)
 	p.armed.Store(int64(n))
 }
 
 // Cuts is how many queries lost their answer so far; each of them succeeded on the server. An armed query that
-// fails is answered as usual and does not count.
+// fails is answered as usual and leaves the cut for the next one.
 func (p *Proxy) Cuts() int { return int(p.cuts.Load()) }
 
 // Close stops listening, closes every connection and waits for the forwarding goroutines to end.
@@ -190,8 +190,12 @@ func (p *Proxy) fromServer(server, client net.Conn, cutting *atomic.Bool) {
 				p.cuts.Add(1)
 				return
 			}
-			// An error (the query failed: nothing committed) goes through, and the connection is not cut.
-			cutting.Store(msg[0] != 'E')
+			// An error (the query failed: nothing committed) goes through, the connection is not cut, and the cut
+			// waits for the next matching query.
+			if msg[0] == 'E' {
+				cutting.Store(false)
+				p.armed.Add(1)
+			}
 		}
 		if _, err := client.Write(msg); err != nil {
 			return
