@@ -27,6 +27,7 @@ type server struct {
 
 type result struct {
 	errors, lost, duplicated, unackedCommitted int
+	cuts                                       int // COMMIT answers lost on purpose
 	outage, maxStall                           time.Duration
 	rate                                       float64
 	note                                       string
@@ -218,7 +219,8 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		notes = append(notes, "errors: "+strings.Join(list, ", "))
 	}
 	if proxy != nil {
-		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", proxy.Cuts()))
+		r.cuts = proxy.Cuts()
+		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", r.cuts))
 	}
 	if w := time.Duration(maxWait.Load()); app == "retry" && w > 0 {
 		notes = append(notes, "longest backoff wait: "+ms(w))
