@@ -266,3 +266,29 @@ func TestTxRetriesDeadlock(t *testing.T) {
 		t.Errorf("sum %d (want 4), retries saw %v and %v; want a tx.deadlock", total, ev[0].seen(), ev[1].seen())
 	}
 }
+
+// A key table of the application's own (schema-qualified, another column name) works as the default one.
+func TestTxKeyInOwnTable(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	c.Exec(t, `CREATE SCHEMA shop AUTHORIZATION app; SET ROLE app; CREATE TABLE shop."Done" (request_id text PRIMARY KEY, note text DEFAULT 'x')`)
+	proxy, through := cut(t, c)
+	p := pool(t, through, nil)
+	key := retry.Key{Value: "order-7", Table: `shop.Done`, Column: "request_id"}
+	runs := 0
+	for range 2 { // the second call is a resubmission: the key is found, the work does not run
+		proxy.Arm(1)
+		err := retry.TxKey(ctx, p, nil, pgx.TxOptions{}, key, func(tx pgx.Tx) error {
+			runs++
+			_, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('own table')`)
+			return err
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if runs != 1 || count(t, ctx, c, "own table") != 1 {
+		t.Errorf("%d runs, %d rows; want 1 and 1", runs, count(t, ctx, c, "own table"))
+	}
+}
