@@ -108,7 +108,7 @@ func TestConnectorRidesOutAnOutage(t *testing.T) {
 
 // countingDials is a pgx connection string's connector whose dials are counted: every connection attempt the
 // server could see.
-func countingDials(t *testing.T, cs string, dials *atomic.Int64) driver.Connector {
+func countingDials(t *testing.T, cs string, dials *atomic.Int64, opts ...stdlib.OptionOpenDB) driver.Connector {
 	cfg, err := pgx.ParseConfig(cs)
 	if err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func countingDials(t *testing.T, cs string, dials *atomic.Int64) driver.Connecto
 		dials.Add(1)
 		return d.DialContext(ctx, network, addr)
 	}
-	return stdlib.GetConnector(*cfg)
+	return stdlib.GetConnector(*cfg, opts...)
 }
 
 // Layers of retries add up instead of multiplying: database/sql's own retries, a retrying Connector and SQLTx
@@ -221,5 +221,43 @@ func BenchmarkPoolConnect(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// After a restart, database/sql replaces the dead pooled connections by itself (the stdlib driver's ping in
+// ResetSession says driver.ErrBadConn before anything is sent), and SQLTx adds no attempt of its own: one run of
+// the transaction on the server, one new connection, no retry.
+func TestDatabaseSQLReplacesDeadConnectionsAlone(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	var dials atomic.Int64
+	// Ping at every reuse, not only after a second of idleness, so that the test does not depend on timing.
+	always := stdlib.OptionShouldPing(func(context.Context, stdlib.ShouldPingParams) bool { return true })
+	db := sql.OpenDB(countingDials(t, app(c), &dials, always))
+	defer db.Close()
+	db.SetMaxIdleConns(2)
+	// Two pooled connections, both idle.
+	c1, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c2, err := db.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c1.Close()
+	c2.Close()
+
+	c.Restart(t, "fast")
+	dials.Store(0)
+	var ev events
+	err = retry.SQLTx(ctx, db, ev.policy(), nil, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `INSERT INTO items (request) VALUES ('after restart')`)
+		return err
+	})
+	if err != nil || len(ev.seen()) != 0 || dials.Load() != 1 || count(t, ctx, c, "after restart") != 1 {
+		t.Errorf("SQLTx after a restart: %v, retries %v, %d dials, %d rows; want nil, none, 1, 1",
+			err, ev.seen(), dials.Load(), count(t, ctx, c, "after restart"))
 	}
 }
