@@ -40,7 +40,7 @@ func (t *sqlTx) exec(ctx context.Context, query string, arg string) error {
 	_, err := t.tx.ExecContext(ctx, query, arg)
 	return err
 }
-func (t *sqlTx) run() error                   { return t.fn(t.tx) }
-func (t *sqlTx) commit(context.Context) error { return t.tx.Commit() }
-func (t *sqlTx) rollback(context.Context)     { _ = t.tx.Rollback() }
-func (t *sqlTx) broken() bool                 { return false }
+func (t *sqlTx) run() error                      { return t.fn(t.tx) }
+func (t *sqlTx) commit(context.Context) error    { return t.tx.Commit() }
+func (t *sqlTx) rollback(context.Context, error) { _ = t.tx.Rollback() }
+func (t *sqlTx) broken() bool                    { return false }

@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/pgtriage/pgtriage/catalog"
 )
 
 // Beginner starts pgx transactions: *pgxpool.Pool and *pgx.Conn are Beginners. With a pool every attempt gets a
@@ -68,7 +69,8 @@ type txHandle interface {
 	// run runs the caller's function in the transaction.
 	run() error
 	commit(ctx context.Context) error
-	rollback(ctx context.Context)
+	// rollback ends the transaction after err; a connection that err shows to be useless for the retry goes.
+	rollback(ctx context.Context, err error)
 	// broken reports whether retrying is pointless because the connection cannot be replaced (a single pgx.Conn).
 	broken() bool
 }
@@ -85,7 +87,7 @@ func runTx(ctx context.Context, p *Policy, key *Key, begin func(context.Context)
 		}
 		if key != nil {
 			if err := tx.exec(ctx, key.insert(), key.Value); err != nil {
-				tx.rollback(ctx)
+				tx.rollback(ctx, err)
 				if isUniqueViolation(err) {
 					unknown = false
 					return nil, false // committed before: by an earlier attempt or an earlier call
@@ -97,7 +99,7 @@ func runTx(ctx context.Context, p *Policy, key *Key, begin func(context.Context)
 			unknown = false
 		}
 		if err := tx.run(); err != nil {
-			tx.rollback(ctx)
+			tx.rollback(ctx, err)
 			return err, Classify(err).Retry && !tx.broken()
 		}
 		if err := tx.commit(ctx); err != nil {
@@ -151,5 +153,13 @@ func (t *pgxTx) exec(ctx context.Context, sql string, arg string) error {
 }
 func (t *pgxTx) run() error                       { return t.fn(t.tx) }
 func (t *pgxTx) commit(ctx context.Context) error { return t.tx.Commit(ctx) }
-func (t *pgxTx) rollback(ctx context.Context)     { _ = t.tx.Rollback(ctx) }
 func (t *pgxTx) broken() bool                     { return t.single && t.tx.Conn().IsClosed() }
+
+// rollback closes a pool's connection that met a read-only server (25006: the old primary after a failover, or a
+// server made read-only), so that the pool connects anew and the retry can find the primary.
+func (t *pgxTx) rollback(ctx context.Context, err error) {
+	if !t.single && catalog.ClassifyError(err).Code == catalog.ServerReadOnlyTx {
+		_ = t.tx.Conn().Close(ctx)
+	}
+	_ = t.tx.Rollback(ctx)
+}

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/retry"
@@ -290,5 +292,33 @@ func TestTxKeyInOwnTable(t *testing.T) {
 	}
 	if runs != 1 || count(t, ctx, c, "own table") != 1 {
 		t.Errorf("%d runs, %d rows; want 1 and 1", runs, count(t, ctx, c, "own table"))
+	}
+}
+
+// A pooled connection that meets a read-only server (25006) is closed, so that the retry connects anew: here the
+// first connection is read-only and the second is not, as after a failover.
+func TestTxLeavesAReadOnlyConnection(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	var first atomic.Bool
+	p := pool(t, app(c, "pool_max_conns=1"), func(cfg *pgxpool.Config) {
+		cfg.AfterConnect = func(ctx context.Context, conn *pgx.Conn) error {
+			if first.CompareAndSwap(false, true) {
+				_, err := conn.Exec(ctx, `SET default_transaction_read_only = on`)
+				return err
+			}
+			return nil
+		}
+	})
+	var ev events
+	runs := 0
+	err := retry.Tx(ctx, p, ev.policy(), pgx.TxOptions{}, func(tx pgx.Tx) error {
+		runs++
+		_, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('read-only')`)
+		return err
+	})
+	if err != nil || runs != 2 || !ev.has(catalog.ServerReadOnlyTx) || count(t, ctx, c, "read-only") != 1 {
+		t.Errorf("Tx: %v after %d runs, retries %v; want nil after 2 runs past a server.read_only_transaction", err, runs, ev.seen())
 	}
 }
