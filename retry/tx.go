@@ -21,7 +21,8 @@ type Beginner interface {
 
 // Tx runs fn in a transaction and commits it, and runs the whole transaction again, with the policy's waits, when
 // it fails with an error a retry may clear (a restart, a failover, a serialization failure, a deadlock; see
-// Classify). fn may run more than once, so it must not have effects outside the transaction.
+// Classify). fn may run more than once, so it must not have effects outside the transaction. A pool's connection
+// that met a read-only server (25006: the old primary after a failover) is closed, so that the retry connects anew.
 //
 // When the connection breaks during COMMIT, nobody knows whether the transaction committed, and Tx does not run
 // it again: it returns an error wrapping ErrCommitUnknown and the error that broke the connection. TxKey finds out
