@@ -168,6 +168,9 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 	}
 	wg.Wait()
 	elapsed := time.Since(start)
+	if acked.Load() < half {
+		return r, fmt.Errorf("%s, %s: only %d of %d rows were acknowledged, so the server was never restarted (errors: %v)", scenario, app, acked.Load(), clients*rows, causes)
+	}
 	if err := <-restartErr; err != nil {
 		return r, err
 	}
