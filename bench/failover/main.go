@@ -1,9 +1,9 @@
 // Command failover measures what a restart of PostgreSQL in the middle of a write load does to an application:
 // N clients each write M rows, each row in its own transaction with a unique request id, while the server is
 // restarted halfway through. It compares a plain pgx application (a pool, errors surfaced), a naive one that
-// retries every failed transaction, and one that uses package retry (PoolConfig and TxKey), and prints for each
-// the errors the application saw, the rows lost (acknowledged but absent), the rows duplicated, and how long the
-// clients stalled beyond the outage itself.
+// retries every failed transaction, and two that use package retry (pgxpool with PoolConfig and TxKey, and
+// database/sql with Connector and SQLTxKey), and prints for each the errors the application saw, the rows lost
+// (acknowledged but absent), the rows duplicated, and how long the clients stalled beyond the outage itself.
 //
 //	go run ./bench/failover                     # a throwaway server of its own (internal/localpg)
 //	go run ./bench/failover -clients 8 -rows 2000 -scenarios fast,immediate,lost-ack
@@ -39,7 +39,7 @@ func run() error {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	rows := flag.Int("rows", 2000, "rows each client writes, one transaction each")
 	scenarios := flag.String("scenarios", "fast,immediate,lost-ack", "comma-separated: fast, immediate, lost-ack")
-	apps := flag.String("apps", "plain,naive,retry", "comma-separated: plain, naive, retry")
+	apps := flag.String("apps", "plain,naive,retry,sqlretry", "comma-separated: plain, naive, retry, sqlretry")
 	connString := flag.String("conn", "", "connection string of a server to use instead of a throwaway one (needs -restart)")
 	restartCmd := flag.String("restart", "", "shell command that restarts the server of -conn (its shutdown mode is the command's business)")
 	flag.Parse()
@@ -82,9 +82,9 @@ func run() error {
 		return err
 	}
 	fmt.Printf("%d clients x %d rows, one transaction a row; the server restarts when half the rows are acknowledged\n\n", *clients, *rows)
-	fmt.Printf("%-10s %-6s %8s %6s %10s %12s %9s %11s %12s %8s\n",
+	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
 		"scenario", "app", "errors", "lost", "duplicated", "unacked-but", "outage", "max stall", "beyond", "rows/s")
-	fmt.Printf("%-10s %-6s %8s %6s %10s %12s %9s %11s %12s %8s\n",
+	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
 		"", "", "surfaced", "", "", "committed", "", "(a client)", "the outage", "")
 	for _, sc := range strings.Split(*scenarios, ",") {
 		for _, a := range strings.Split(*apps, ",") {
@@ -92,10 +92,10 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%-10s %-6s %8d %6d %10d %12d %9s %11s %12s %8.0f\n", sc, a, r.errors, r.lost, r.duplicated, r.unackedCommitted,
+			fmt.Printf("%-10s %-8s %8d %6d %10d %12d %9s %11s %12s %8.0f\n", sc, a, r.errors, r.lost, r.duplicated, r.unackedCommitted,
 				ms(r.outage), ms(r.maxStall), ms(max(0, r.maxStall-r.outage)), r.rate)
 			if r.note != "" {
-				fmt.Printf("%-17s %s\n", "", r.note)
+				fmt.Printf("%-19s %s\n", "", r.note)
 			}
 		}
 	}

@@ -25,12 +25,14 @@ func TestExperiment(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, scenario := range []string{"fast", "immediate", "lost-ack"} {
-		r, err := s.measure(ctx, scenario, "retry", 4, 100)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if r.errors != 0 || r.lost != 0 || r.duplicated != 0 || r.outage <= 0 {
-			t.Errorf("%s, retry: %+v; want no error, nothing lost or doubled, an outage measured", scenario, r)
+		for _, app := range []string{"retry", "sqlretry"} {
+			r, err := s.measure(ctx, scenario, app, 4, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.errors != 0 || r.lost != 0 || r.duplicated != 0 || r.outage <= 0 {
+				t.Errorf("%s, %s: %+v; want no error, nothing lost or doubled, an outage measured", scenario, app, r)
+			}
 		}
 	}
 	r, err := s.measure(ctx, "lost-ack", "naive", 4, 100)

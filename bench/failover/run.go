@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/retry"
 )
@@ -55,9 +57,10 @@ func insert(ctx context.Context, request string) func(pgx.Tx) error {
 	}
 }
 
-// writers are the three applications. plain surfaces every error (and drops that row); naive runs a failed
-// transaction again every 100 ms, whatever the error, up to 100 times; retry uses PoolConfig and TxKey.
-func newWriter(app string, pool *pgxpool.Pool, policy *retry.Policy) (writer, error) {
+// writers are the applications. plain surfaces every error (and drops that row); naive runs a failed
+// transaction again every 100 ms, whatever the error, up to 100 times; retry uses PoolConfig and TxKey; sqlretry is
+// database/sql with pgx's stdlib driver, Connector and SQLTxKey.
+func newWriter(app string, pool *pgxpool.Pool, db *sql.DB, policy *retry.Policy) (writer, error) {
 	switch app {
 	case "plain":
 		return func(ctx context.Context, request string) error {
@@ -78,8 +81,15 @@ func newWriter(app string, pool *pgxpool.Pool, policy *retry.Policy) (writer, er
 		return func(ctx context.Context, request string) error {
 			return retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: request}, insert(ctx, request))
 		}, nil
+	case "sqlretry":
+		return func(ctx context.Context, request string) error {
+			return retry.SQLTxKey(ctx, db, policy, nil, retry.Key{Value: request}, func(tx *sql.Tx) error {
+				_, err := tx.ExecContext(ctx, `INSERT INTO failover_rows (request) VALUES ($1)`, request)
+				return err
+			})
+		}, nil
 	}
-	return nil, fmt.Errorf("unknown app %q (plain, naive, retry)", app)
+	return nil, fmt.Errorf("unknown app %q (plain, naive, retry, sqlretry)", app)
 }
 
 func (s *server) measure(ctx context.Context, scenario, app string, clients, rows int) (result, error) {
@@ -116,7 +126,10 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		return r, err
 	}
 	defer pool.Close()
-	write, err := newWriter(app, pool, policy)
+	db := sql.OpenDB(retry.Connector(stdlib.GetConnector(*cfg.ConnConfig), policy))
+	defer db.Close()
+	db.SetMaxOpenConns(clients)
+	write, err := newWriter(app, pool, db, policy)
 	if err != nil {
 		return r, err
 	}
@@ -225,7 +238,7 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		r.cuts = proxy.Cuts()
 		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", r.cuts))
 	}
-	if w := time.Duration(maxWait.Load()); app == "retry" && w > 0 {
+	if w := time.Duration(maxWait.Load()); strings.HasSuffix(app, "retry") && w > 0 {
 		notes = append(notes, "longest backoff wait: "+ms(w))
 	}
 	r.note = strings.Join(notes, "; ")
