@@ -89,7 +89,7 @@ func (p *Policy) run(ctx context.Context, attempt func(context.Context) (error, 
 		if p.MaxAttempts > 0 && n >= p.MaxAttempts {
 			return giveUp("max attempts", nil)
 		}
-		wait := p.step(n)
+		wait := p.wait(n)
 		if p.MaxElapsed > 0 && time.Since(start)+wait > p.MaxElapsed {
 			return giveUp("max elapsed", nil)
 		}

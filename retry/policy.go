@@ -50,8 +50,9 @@ func Background() *Policy {
 	return &Policy{First: 5 * time.Second, Max: 60 * time.Second, Jitter: 0.2, MaxAttempts: 8}
 }
 
-// step returns the wait before retry n (from 1): First·Multiplierⁿ⁻¹ capped at Max, with the jitter applied.
-func (p *Policy) step(n int) time.Duration {
+// Step is the longest wait before retry n (from 1): First·Multiplierⁿ⁻¹, capped at Max. The wait itself is
+// Step less the random part that Jitter asks for.
+func (p *Policy) Step(n int) time.Duration {
 	first, ceiling, m := p.First, p.Max, p.Multiplier
 	if first <= 0 {
 		first = 100 * time.Millisecond
@@ -66,7 +67,12 @@ func (p *Policy) step(n int) time.Duration {
 	for i := 1; i < n && d < float64(ceiling); i++ {
 		d *= m
 	}
-	d = min(d, float64(ceiling))
+	return time.Duration(min(d, float64(ceiling)))
+}
+
+// wait returns the wait before retry n: Step(n) with the jitter applied.
+func (p *Policy) wait(n int) time.Duration {
+	d := float64(p.Step(n))
 	j := min(max(p.Jitter, 0), 1)
 	return time.Duration(d*(1-j) + d*j*rand.Float64())
 }

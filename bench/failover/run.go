@@ -113,10 +113,10 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 	}
 	cfg.MaxConns = int32(clients)
 	policy := retry.Interactive()
-	var maxWait atomic.Int64
+	var maxWait, maxAttempt atomic.Int64
 	policy.OnRetry = func(e retry.Event) {
-		for w := maxWait.Load(); int64(e.Wait) > w && !maxWait.CompareAndSwap(w, int64(e.Wait)); w = maxWait.Load() {
-		}
+		raise(&maxWait, int64(e.Wait))
+		raise(&maxAttempt, int64(e.Attempt))
 	}
 	if app == "retry" {
 		retry.PoolConfig(cfg, policy)
@@ -238,8 +238,9 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		r.cuts = proxy.Cuts()
 		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", r.cuts))
 	}
-	if w := time.Duration(maxWait.Load()); strings.HasSuffix(app, "retry") && w > 0 {
-		notes = append(notes, "longest backoff wait: "+ms(w))
+	if n := int(maxAttempt.Load()); n > 0 {
+		notes = append(notes, fmt.Sprintf("up to %d retries of a row; longest backoff step %s (waited at most %s)",
+			n, ms(policy.Step(n)), ms(time.Duration(maxWait.Load()))))
 	}
 	r.note = strings.Join(notes, "; ")
 	return r, nil
@@ -299,6 +300,12 @@ func (s *server) counts(ctx context.Context, run string) (map[string]int, error)
 	var n int
 	_, err = pgx.ForEachRow(rows, []any{&request, &n}, func() error { counts[request] = n; return nil })
 	return counts, err
+}
+
+// raise makes v at least x.
+func raise(v *atomic.Int64, x int64) {
+	for old := v.Load(); x > old && !v.CompareAndSwap(old, x); old = v.Load() {
+	}
 }
 
 func mustAtoi(s string) int {
