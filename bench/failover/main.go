@@ -83,9 +83,9 @@ func run() error {
 	}
 	fmt.Printf("%d clients x %d rows, one transaction a row; the server restarts when half the rows are acknowledged\n\n", *clients, *rows)
 	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
-		"scenario", "app", "errors", "lost", "duplicated", "unacked-but", "outage", "max stall", "beyond", "rows/s")
+		"scenario", "app", "errors", "lost", "duplicated", "unacked-but", "outage", "max stall", "resumed", "rows/s")
 	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
-		"", "", "surfaced", "", "", "committed", "", "(a client)", "the outage", "")
+		"", "", "surfaced", "", "", "committed", "", "(a client)", "after it", "")
 	for _, sc := range strings.Split(*scenarios, ",") {
 		for _, a := range strings.Split(*apps, ",") {
 			r, err := srv.measure(ctx, strings.TrimSpace(sc), strings.TrimSpace(a), *clients, *rows)
@@ -93,7 +93,7 @@ func run() error {
 				return err
 			}
 			fmt.Printf("%-10s %-8s %8d %6d %10d %12d %9s %11s %12s %8.0f\n", sc, a, r.errors, r.lost, r.duplicated, r.unackedCommitted,
-				ms(r.outage), ms(r.maxStall), ms(max(0, r.maxStall-r.outage)), r.rate)
+				ms(r.outage), ms(r.maxStall), ms(r.resumed), r.rate)
 			if r.note != "" {
 				fmt.Printf("%-19s %s\n", "", r.note)
 			}

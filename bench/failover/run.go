@@ -31,6 +31,9 @@ type result struct {
 	errors, lost, duplicated, unackedCommitted int
 	cuts                                       int // COMMIT answers lost on purpose
 	outage, maxStall                           time.Duration
+	// resumed is how long after the outage's end the slowest client acknowledged a row again: the time the
+	// application added to the outage.
+	resumed time.Duration
 	rate                                       float64
 	note                                       string
 }
@@ -194,6 +197,12 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 	for _, times := range ackTimes {
 		for i := 1; i < len(times); i++ {
 			r.maxStall = max(r.maxStall, times[i].Sub(times[i-1]))
+		}
+		for _, at := range times {
+			if !at.Before(o.end) {
+				r.resumed = max(r.resumed, at.Sub(o.end))
+				break
+			}
 		}
 	}
 
