@@ -34,8 +34,8 @@ type result struct {
 	// resumed is how long after the outage's end the slowest client acknowledged a row again: the time the
 	// application added to the outage.
 	resumed time.Duration
-	rate                                       float64
-	note                                       string
+	rate    float64
+	note    string
 }
 
 func (s *server) prepare(ctx context.Context) error {
