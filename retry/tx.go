@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgerrcode"
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/pgtriage/pgtriage/catalog"
 )
 
@@ -122,11 +121,9 @@ func runTx(ctx context.Context, p *Policy, key *Key, begin func(context.Context)
 	return err
 }
 
+// isUniqueViolation reports a 23505 from any driver (pgconn's *PgError and lib/pq's *pq.Error both say their
+// SQLSTATE this way).
 func isUniqueViolation(err error) bool {
-	var pgErr *pgconn.PgError
-	if errors.As(err, &pgErr) {
-		return pgErr.Code == pgerrcode.UniqueViolation
-	}
 	var state interface{ SQLState() string }
 	return errors.As(err, &state) && state.SQLState() == pgerrcode.UniqueViolation
 }
