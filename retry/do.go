@@ -17,8 +17,10 @@ import (
 // retrying comes back as it is; when the retries run out, a *GaveUpError wraps the last one.
 func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 	return p.run(ctx, func(ctx context.Context) (error, bool) {
-		err := fn(ctx)
-		return err, Classify(err).Retry
+		if err := fn(ctx); err != nil {
+			return err, Classify(err).Retry
+		}
+		return nil, false
 	})
 }
 
@@ -35,6 +37,9 @@ func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 func DoAtMostOnce(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 	return p.run(ctx, func(ctx context.Context) (error, bool) {
 		err := fn(ctx)
+		if err == nil {
+			return nil, false
+		}
 		v := Classify(err)
 		if v.Retry && !v.NotApplied {
 			return fmt.Errorf("%w: %w", ErrCommitUnknown, err), false
