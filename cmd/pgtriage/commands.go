@@ -17,5 +17,7 @@ func commands(d deps) []*cobra.Command {
 		newCheckCmd(d),
 		newFirewallCmd(),
 		newExplainCmd(),
+		newWatchCmd(d),
+		newReportCmd(),
 	}
 }

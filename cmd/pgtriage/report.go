@@ -1,0 +1,71 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"github.com/spf13/cobra"
+
+	htmlreport "github.com/pgtriage/pgtriage/report"
+	"github.com/pgtriage/pgtriage/watch"
+)
+
+func newReportCmd() *cobra.Command {
+	var output, title string
+	cmd := &cobra.Command{
+		Use:   "report [flags] EVENTS.jsonl",
+		Short: "Turn a watch event log into one self-contained HTML page",
+		Long: `report reads the event log of pgtriage watch (--events) and writes one HTML file that needs
+nothing else (inline SVG, no script, no fonts or images fetched): an availability timeline per
+target with the outages coloured by cause, the outages with their verdicts and next steps, and the
+held session's latency over time.`,
+		Example: `  pgtriage report events.jsonl -o report.html
+  pgtriage report --title "orders fleet, week 47" events.jsonl -o week47.html`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := os.Open(args[0])
+			if err != nil {
+				return &exitError{Code: usageExit, Err: err}
+			}
+			defer f.Close()
+			events, skipped, err := watch.ReadEvents(f)
+			if err != nil {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("%s: %w", args[0], err)}
+			}
+			if len(events) == 0 {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("%s: no watch events (%d lines skipped)", args[0], skipped)}
+			}
+			var page bytes.Buffer
+			if err := htmlreport.Write(&page, events, htmlreport.Options{Title: title, Source: filepath.Base(args[0]), Skipped: skipped}); err != nil {
+				return &exitError{Code: 1, Err: err}
+			}
+			if output == "" || output == "-" {
+				_, err = cmd.OutOrStdout().Write(page.Bytes())
+			} else {
+				err = os.WriteFile(output, page.Bytes(), 0o644)
+			}
+			if err != nil {
+				return &exitError{Code: 1, Err: err}
+			}
+			if output != "" && output != "-" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "pgtriage report: %d events, %d targets: %s\n", len(events), countTargets(events), output)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&output, "output", "o", "", "the HTML file to write (default: standard output)")
+	cmd.Flags().StringVar(&title, "title", "", "the page's title")
+	return cmd
+}
+
+func countTargets(events []watch.Event) int {
+	seen := map[string]bool{}
+	for _, ev := range events {
+		if ev.Target != "" {
+			seen[ev.Target] = true
+		}
+	}
+	return len(seen)
+}

@@ -1,0 +1,200 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/sys/unix"
+
+	"github.com/pgtriage/pgtriage/watch"
+)
+
+func newWatchCmd(d deps) *cobra.Command {
+	var (
+		configFile, eventsFile, metricsAddr string
+		opts                                watch.Options
+		duration                            time.Duration
+	)
+	cmd := &cobra.Command{
+		Use:   "watch [flags] [CONNSTRING...]",
+		Short: "Watch servers over time: outages, their causes, and whether to wait or escalate",
+		Long: `watch keeps a session open on each target (an empty query every interval, and a read always
+pending, so a session the server ends is seen at once) and logs in afresh every few intervals (so
+firewall, credential, TLS and connection-limit failures are seen too). Every failure is classified
+through the catalog.
+
+An outage runs from the first failure to the first success (retried every --retry meanwhile). Its
+verdict is transient, or escalate when it lasted more than --escalate-after or the target had more
+than --max-outages outages within --window; the next steps come with it. Server restarts, address
+changes behind DNS, promotions and certificate changes are events too.
+
+On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
+every event to a JSON Lines file (continued on the next start: open outages go on); --metrics-addr
+serves Prometheus metrics. SIGINT or SIGTERM stop watch cleanly, the event log synced.
+
+CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
+
+  interval: 1s
+  targets:
+    - name: orders
+      conn: "host=orders.db.internal user=monitor dbname=orders sslmode=verify-full"
+      interval: 5s`,
+		Example: `  pgtriage watch "host=db1 user=monitor" "host=db2 user=monitor"
+  pgtriage watch --config fleet.yml --events events.jsonl --metrics-addr :9188
+  pgtriage watch --interval 5s --login-every 12 service=orders
+  pgtriage report events.jsonl -o report.html`,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			targets, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
+			if err != nil {
+				return &exitError{Code: usageExit, Err: err}
+			}
+			opts.Resolver = d.resolver
+			return runWatch(cmd, targets, opts, eventsFile, metricsAddr, duration)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
+	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
+	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9188 or 127.0.0.1:9188")
+	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
+	f.IntVar(&opts.LoginEvery, "login-every", 10, "a fresh login every this many intervals")
+	f.DurationVar(&opts.RetryInterval, "retry", 250*time.Millisecond, "retry period during an outage: how late an outage's end can be seen")
+	f.DurationVar(&opts.EscalateAfter, "escalate-after", time.Minute, "an outage longer than this needs escalation")
+	f.IntVar(&opts.MaxOutages, "max-outages", 1, "more outages than this within --window need escalation")
+	f.DurationVar(&opts.Window, "window", 24*time.Hour, "the window of --max-outages")
+	f.DurationVar(&opts.CertWarning, "cert-warning", 14*24*time.Hour, "warn when the server certificate expires within this time")
+	f.DurationVar(&opts.LatencyEvery, "latency-every", time.Minute, "period of the latency summaries in the event log")
+	f.DurationVar(&duration, "for", 0, "stop after this time (0: until interrupted)")
+	return cmd
+}
+
+// watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
+// check does. The config's interval and login_every apply unless given on the command line.
+func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, error) {
+	var targets []watch.Target
+	if configFile != "" {
+		c, err := watch.LoadConfig(configFile)
+		if err != nil {
+			return nil, err
+		}
+		if targets, err = c.Resolve(); err != nil {
+			return nil, err
+		}
+		if c.Interval > 0 && !intervalSet {
+			opts.Interval = c.Interval
+		}
+		if c.LoginEvery > 0 && !loginEverySet {
+			opts.LoginEvery = c.LoginEvery
+		}
+	}
+	if len(args) == 0 && configFile == "" {
+		args = []string{""}
+	}
+	for _, a := range args {
+		t, err := watch.LoadTarget(a)
+		if err != nil {
+			return nil, err
+		}
+		targets = append(targets, t)
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"--interval", opts.Interval}, {"--retry", opts.RetryInterval}, {"--escalate-after", opts.EscalateAfter},
+		{"--window", opts.Window}, {"--cert-warning", opts.CertWarning}, {"--latency-every", opts.LatencyEvery}} {
+		if d.v <= 0 {
+			return nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
+		}
+	}
+	if opts.LoginEvery < 1 || opts.MaxOutages < 1 {
+		return nil, errors.New("--login-every and --max-outages must be at least 1")
+	}
+	return targets, nil
+}
+
+func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile, metricsAddr string, duration time.Duration) error {
+	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if duration > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, duration)
+		defer cancel()
+	}
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	view := watch.NewView(out, isTerminal(out), useColor(out))
+	if f, ok := out.(*os.File); ok {
+		view.Size = func() (int, int) {
+			ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+			if err != nil {
+				return 0, 0
+			}
+			return int(ws.Col), int(ws.Row)
+		}
+	}
+	opts.Sinks = append(opts.Sinks, view)
+	var log *watch.Log
+	if eventsFile != "" {
+		var hist *watch.History
+		var err error
+		if log, hist, err = watch.OpenLog(eventsFile); err != nil {
+			return &exitError{Code: usageExit, Err: err}
+		}
+		defer log.Close()
+		opts.History = hist
+		opts.Sinks = append(opts.Sinks, log)
+		if hist.Note != "" {
+			fmt.Fprintln(errOut, "pgtriage watch:", hist.Note)
+		}
+	}
+	opts.Metrics = watch.NewMetrics()
+	if metricsAddr != "" {
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return &exitError{Code: usageExit, Err: fmt.Errorf("--metrics-addr: %w", err)}
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", opts.Metrics.Handler())
+		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		go func() { _ = srv.Serve(ln) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		fmt.Fprintf(errOut, "pgtriage watch: metrics at http://%s/metrics\n", ln.Addr())
+	}
+	w, err := watch.New(targets, opts)
+	if err != nil {
+		return &exitError{Code: usageExit, Err: err}
+	}
+	viewDone := make(chan struct{})
+	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
+	err = w.Run(ctx)
+	<-viewDone
+	if log != nil {
+		err = errors.Join(err, log.Close())
+	}
+	if err != nil {
+		return &exitError{Code: 1, Err: err}
+	}
+	return nil
+}
+
+// isTerminal says whether w is a terminal.
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
+}

@@ -1,0 +1,211 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+	"github.com/pgtriage/pgtriage/watch"
+)
+
+const watchPassword = "cl1-w4tch-pw"
+
+// lockedBuffer is written by the command and read by the test meanwhile.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// waitForFile waits until the file holds a line matching re, up to a generous deadline.
+func waitForFile(t *testing.T, path string, re string) {
+	t.Helper()
+	rx := regexp.MustCompile(re)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		b, _ := os.ReadFile(path)
+		if rx.Match(b) {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s has no line matching %s within 60s:\n%s", path, re, b)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestWatchCommand runs pgtriage watch against a real server that is stopped and started again meanwhile: plain
+// lines on a pipe, the event log, and the metrics endpoint; then pgtriage report turns the log into a page.
+func TestWatchCommand(t *testing.T) {
+	pgtest.Isolate(t)
+	t.Setenv("NO_COLOR", "1")
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	var stdout, stderr lockedBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- executeWith(deps{}, []string{"watch", "--for", "6s", "--interval", "100ms", "--login-every", "3", "--retry", "50ms",
+			"--events", events, "--metrics-addr", "127.0.0.1:0",
+			c.ConnString("user=app", "password="+watchPassword, "dbname=postgres")}, strings.NewReader(""), &stdout, &stderr)
+	}()
+	waitForFile(t, events, `"type":"server"`)
+	m := regexp.MustCompile(`metrics at (http://\S+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address on stderr: %q", stderr.String())
+	}
+	c.Stop(t, "fast")
+	waitForFile(t, events, `"type":"outage_cause".*"tcp.refused"`)
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^pgtriage_up\{target="app@127\.0\.0\.1:\d+/postgres"\} 0$`).Match(metrics) {
+		t.Errorf("metrics during the outage lack pgtriage_up 0:\n%s", metrics)
+	}
+	c.Resume(t)
+	waitForFile(t, events, `"type":"outage_end"`)
+	select {
+	case got := <-code:
+		if got != 0 {
+			t.Fatalf("exit %d\n%s\n%s", got, stdout.String(), stderr.String())
+		}
+	case <-time.After(60 * time.Second):
+		t.Fatal("watch --for 6s did not return")
+	}
+	out := stdout.String()
+	for _, want := range []string{
+		`(?m)^\d\d:\d\d:\d\d DOWN app@127\.0\.0\.1:\d+/postgres server\.terminated \(session\): FATAL: terminating connection due to administrator command \(SQLSTATE 57P01\)$`,
+		// The outage is named after the code most retries saw: tcp.refused, or on a busy machine the first code.
+		`(?m)^\d\d:\d\d:\d\d UP app@127\.0\.0\.1:\d+/postgres after [0-9.]+m?s: [a-z_.]+, transient$`,
+		`(?m)^\d\d:\d\d:\d\d RESTART app@127\.0\.0\.1:\d+/postgres the server restarted`,
+	} {
+		if !regexp.MustCompile(want).MatchString(out) {
+			t.Errorf("output does not match %s:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out+stderr.String(), "\x1b[") {
+		t.Errorf("escape codes on a pipe:\n%s", out)
+	}
+	b, _ := os.ReadFile(events)
+	if strings.Contains(string(b)+out+stderr.String()+string(metrics), watchPassword) {
+		t.Fatalf("the password leaked")
+	}
+
+	html := filepath.Join(dir, "report.html")
+	var rout, rerr bytes.Buffer
+	if got := executeWith(deps{}, []string{"report", events, "-o", html}, strings.NewReader(""), &rout, &rerr); got != 0 {
+		t.Fatalf("report: exit %d: %s", got, rerr.String())
+	}
+	page, _ := os.ReadFile(html)
+	if !regexp.MustCompile(`<rect class="outage transient" data-cause="[a-z_.]+"`).Match(page) || bytes.Contains(page, []byte(watchPassword)) {
+		t.Errorf("the report lacks the outage or has the password")
+	}
+}
+
+// TestWatchSignal runs the real binary and stops it with SIGTERM: it exits 0 and the event log ends with
+// watch_stop, every line whole.
+func TestWatchSignal(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "pgtriage")
+	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
+	if err != nil {
+		t.Fatal(err)
+	}
+	build := exec.Command(gocmd, "build", "-o", bin, ".")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	events := filepath.Join(dir, "events.jsonl")
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, bin, "watch", "--interval", "100ms", "--events", events,
+		c.ConnString("user=app", "password="+watchPassword, "dbname=postgres"))
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForFile(t, events, `"type":"server"`)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("after SIGTERM: %v\n%s", err, out.String())
+	}
+	f, err := os.Open(events)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var last string
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		last = sc.Text()
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		t.Fatal(err)
+	}
+	evs, skipped, err := watch.ReadEvents(f)
+	if err != nil || skipped != 0 || len(evs) < 3 || !strings.Contains(last, `"type":"watch_stop"`) {
+		t.Errorf("log after SIGTERM: %d events, %d skipped, %v; last line %s", len(evs), skipped, err, last)
+	}
+}
+
+func TestWatchUsage(t *testing.T) {
+	pgtest.Isolate(t)
+	dir := t.TempDir()
+	badConfig := filepath.Join(dir, "bad.yml")
+	os.WriteFile(badConfig, []byte("targets:\n  - conn: host=x\n    intervall: 5s\n"), 0o644)
+	noEvents := filepath.Join(dir, "no.jsonl")
+	os.WriteFile(noEvents, []byte("not an event\n{\"a\":1}\n"), 0o644)
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"watch", "--interval", "0s", "host=localhost"}, "--interval must be positive"},
+		{[]string{"watch", "host=localhost sslmode=requre password=hunter2"}, "sslmode"},
+		{[]string{"watch", "--config", badConfig}, "field intervall not found"},
+		{[]string{"watch", "--config", filepath.Join(dir, "missing.yml")}, "no such file"},
+		{[]string{"watch", "--metrics-addr", "256.0.0.1:1", "host=localhost"}, "--metrics-addr"},
+		{[]string{"report", filepath.Join(dir, "missing.jsonl")}, "no such file"},
+		{[]string{"report", noEvents}, "no watch events (2 lines skipped)"},
+		{[]string{"report"}, "accepts 1 arg"},
+	}
+	for _, tt := range tests {
+		out, errOut, code := run(t, deps{}, tt.args...)
+		if code != usageExit || !strings.Contains(out+errOut, tt.want) {
+			t.Errorf("%q: exit %d, want 3 with %q\n%s%s", tt.args, code, tt.want, out, errOut)
+		}
+		if strings.Contains(out+errOut, "hunter2") {
+			t.Errorf("%q: the password in the output", tt.args)
+		}
+	}
+}

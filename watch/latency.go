@@ -1,0 +1,43 @@
+package watch
+
+import (
+	"slices"
+	"time"
+)
+
+// latencyRing keeps the round trips of one period without allocating: past its size it keeps every other sample,
+// which is enough for a median and a 90th percentile.
+type latencyRing struct {
+	ms      [240]float64
+	n       int // samples kept
+	seen    int // samples offered
+	max     float64
+	scratch [240]float64
+}
+
+func (r *latencyRing) add(d time.Duration) {
+	v := float64(d) / float64(time.Millisecond)
+	r.seen++
+	if v > r.max {
+		r.max = v
+	}
+	if r.n < len(r.ms) {
+		r.ms[r.n] = v
+		r.n++
+		return
+	}
+	r.ms[r.seen%len(r.ms)] = v
+}
+
+// summary returns the period's summary and starts a new period; nil when the period saw no sample.
+func (r *latencyRing) summary(kind string, period time.Duration) *Latency {
+	if r.seen == 0 {
+		return nil
+	}
+	s := r.scratch[:r.n]
+	copy(s, r.ms[:r.n])
+	slices.Sort(s)
+	l := &Latency{Probe: kind, Count: r.seen, P50MS: s[len(s)/2], P90MS: s[len(s)*9/10], MaxMS: r.max, Seconds: period.Seconds()}
+	r.n, r.seen, r.max = 0, 0, 0
+	return l
+}

@@ -1,0 +1,181 @@
+package watch
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"time"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/pgtriage/pgtriage/settings"
+)
+
+// Target is one server to watch.
+type Target struct {
+	// Name labels the target in events, metrics and the view; the default is Settings.Target()
+	// (user@host:port/db), which never holds a password.
+	Name     string
+	Settings *settings.Settings
+	// Interval between two probes of the held session; Options.Interval when zero.
+	Interval time.Duration
+	// LoginEvery is how many intervals pass between two fresh logins; Options.LoginEvery when zero.
+	LoginEvery int
+}
+
+// Options shape a Watcher. Zero values take the defaults named on each field.
+type Options struct {
+	Interval   time.Duration // default 1 s
+	LoginEvery int           // default 10 intervals
+	// RetryInterval is how often a failing probe is retried during an outage (default 250 ms, at most Interval):
+	// it bounds how late the end of an outage is seen.
+	RetryInterval time.Duration
+	// EscalateAfter: an outage longer than this needs escalation (default 60 s).
+	EscalateAfter time.Duration
+	// MaxOutages: more outages than this within Window need escalation (default 1, so the second within a day).
+	MaxOutages int
+	Window     time.Duration // default 24 h
+	// CertWarning: a certificate expiring within this time is an event (default 14 days).
+	CertWarning time.Duration
+	// LatencyEvery is the period of the latency summaries of the log (default 1 min).
+	LatencyEvery time.Duration
+	// Resolver looks host names up; nil means net.DefaultResolver. Tests pass one that asks their own DNS server.
+	Resolver *net.Resolver
+	// History continues a previous run (see OpenLog).
+	History *History
+	Metrics *Metrics
+	// Sinks receive every event, in order for each target.
+	Sinks []Sink
+	// DiagnoseParallel bounds how many probe.Run diagnoses run at once (default 4).
+	DiagnoseParallel int
+}
+
+// Sink receives events.
+type Sink interface {
+	Record(Event) error
+}
+
+// SinkFunc adapts a function to Sink.
+type SinkFunc func(Event) error
+
+// Record calls f.
+func (f SinkFunc) Record(ev Event) error { return f(ev) }
+
+func (o *Options) defaults() {
+	if o.Interval <= 0 {
+		o.Interval = time.Second
+	}
+	if o.LoginEvery <= 0 {
+		o.LoginEvery = 10
+	}
+	if o.RetryInterval <= 0 {
+		o.RetryInterval = 250 * time.Millisecond
+	}
+	if o.EscalateAfter <= 0 {
+		o.EscalateAfter = time.Minute
+	}
+	if o.MaxOutages <= 0 {
+		o.MaxOutages = 1
+	}
+	if o.Window <= 0 {
+		o.Window = 24 * time.Hour
+	}
+	if o.CertWarning <= 0 {
+		o.CertWarning = 14 * 24 * time.Hour
+	}
+	if o.LatencyEvery <= 0 {
+		o.LatencyEvery = time.Minute
+	}
+	if o.Resolver == nil {
+		o.Resolver = net.DefaultResolver
+	}
+	if o.DiagnoseParallel <= 0 {
+		o.DiagnoseParallel = 4
+	}
+}
+
+// Config is the form of a --config file (YAML):
+//
+//	interval: 1s
+//	login_every: 10
+//	targets:
+//	  - name: orders-primary
+//	    conn: "host=orders.db.internal user=monitor dbname=orders sslmode=verify-full"
+//	    interval: 5s
+//	  - conn: "service=billing"
+//
+// Each conn is read by settings.Load, so the PG* environment, service files and .pgpass apply as in libpq. A
+// password is better kept in .pgpass than in the file.
+type Config struct {
+	Interval   time.Duration  `yaml:"interval"`
+	LoginEvery int            `yaml:"login_every"`
+	Targets    []ConfigTarget `yaml:"targets"`
+}
+
+// ConfigTarget is one target of a Config.
+type ConfigTarget struct {
+	Name       string        `yaml:"name"`
+	Conn       string        `yaml:"conn"`
+	Interval   time.Duration `yaml:"interval"`
+	LoginEvery int           `yaml:"login_every"`
+}
+
+// LoadConfig reads a config file. Errors name the file, and the target by its position and name; they never quote a
+// connection string, which may hold a password.
+func LoadConfig(path string) (*Config, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var c Config
+	dec := yaml.NewDecoder(bytes.NewReader(b))
+	dec.KnownFields(true)
+	if err := dec.Decode(&c); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	if len(c.Targets) == 0 {
+		return nil, fmt.Errorf("%s: no targets", path)
+	}
+	for i, t := range c.Targets {
+		if t.Conn == "" {
+			return nil, fmt.Errorf("%s: target %d (%s): conn is empty", path, i+1, t.Name)
+		}
+		if t.Interval < 0 || t.LoginEvery < 0 {
+			return nil, fmt.Errorf("%s: target %d (%s): interval and login_every must not be negative", path, i+1, t.Name)
+		}
+	}
+	if c.Interval < 0 || c.LoginEvery < 0 {
+		return nil, fmt.Errorf("%s: interval and login_every must not be negative", path)
+	}
+	return &c, nil
+}
+
+// Resolve loads the settings of every target of the config (see LoadTarget).
+func (c *Config) Resolve() ([]Target, error) {
+	var out []Target
+	var errs []error
+	for i, ct := range c.Targets {
+		t, err := LoadTarget(ct.Conn)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("target %d (%s): %w", i+1, ct.Name, err))
+			continue
+		}
+		if ct.Name != "" {
+			t.Name = ct.Name
+		}
+		t.Interval, t.LoginEvery = ct.Interval, ct.LoginEvery
+		out = append(out, t)
+	}
+	return out, errors.Join(errs...)
+}
+
+// LoadTarget loads one connection string as a target named after it.
+func LoadTarget(conn string) (Target, error) {
+	s, err := settings.Load(conn)
+	if err != nil {
+		return Target{}, err
+	}
+	return Target{Name: s.Target(), Settings: s}, nil
+}

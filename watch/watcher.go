@@ -1,0 +1,160 @@
+package watch
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"sort"
+	"sync"
+	"time"
+
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/probe"
+	"github.com/pgtriage/pgtriage/settings"
+)
+
+// Watcher watches targets until its Run's context is done.
+type Watcher struct {
+	opts    Options
+	targets []*target
+
+	ctx       context.Context
+	wg        sync.WaitGroup
+	diagSlots chan struct{}
+
+	emitMu  sync.Mutex // one event at a time through the sinks, so that a log line is never interleaved
+	sinkErr error
+}
+
+// New checks the targets and prepares a Watcher; nothing is contacted before Run.
+func New(targets []Target, opts Options) (*Watcher, error) {
+	opts.defaults()
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics()
+	}
+	if len(targets) == 0 {
+		return nil, errors.New("watch: no targets")
+	}
+	w := &Watcher{opts: opts, diagSlots: make(chan struct{}, opts.DiagnoseParallel)}
+	seen := map[string]bool{}
+	for _, tg := range targets {
+		if tg.Settings == nil {
+			return nil, fmt.Errorf("watch: target %q has no settings", tg.Name)
+		}
+		if tg.Name == "" {
+			tg.Name = tg.Settings.Target()
+		}
+		if seen[tg.Name] {
+			return nil, fmt.Errorf("watch: two targets are named %s: give them names of their own", tg.Name)
+		}
+		seen[tg.Name] = true
+		if tg.Interval <= 0 {
+			tg.Interval = opts.Interval
+		}
+		if tg.LoginEvery <= 0 {
+			tg.LoginEvery = opts.LoginEvery
+		}
+		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: factsOf(tg.Settings)}
+		t.configs()
+		w.targets = append(w.targets, t)
+	}
+	return w, nil
+}
+
+// factsOf are the facts the settings give for the catalog's steps.
+func factsOf(s *settings.Settings) catalog.Facts {
+	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode}
+	if len(s.Targets) > 0 {
+		h := s.Targets[0]
+		f["host"], f["port"] = h.Host, fmt.Sprint(h.Port)
+		f = f.ForHost(h.Host)
+	}
+	return f
+}
+
+// Targets returns the names of the targets, in order.
+func (w *Watcher) Targets() []string {
+	names := make([]string, len(w.targets))
+	for i, t := range w.targets {
+		names[i] = t.Name
+	}
+	return names
+}
+
+// Status returns every target's state, down targets first, then by name.
+func (w *Watcher) Status() []Status {
+	out := make([]Status, len(w.targets))
+	for i, t := range w.targets {
+		out[i] = t.status()
+	}
+	rank := map[State]int{StateDown: 0, StateUnknown: 1, StateUp: 2}
+	sort.SliceStable(out, func(i, j int) bool {
+		if rank[out[i].State] != rank[out[j].State] {
+			return rank[out[i].State] < rank[out[j].State]
+		}
+		return out[i].Name < out[j].Name
+	})
+	return out
+}
+
+// Run watches until ctx is done, then closes every connection and returns the first error a sink returned, if any.
+func (w *Watcher) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	w.ctx = ctx
+	now := time.Now()
+	w.restore(now)
+	start := Event{Time: now, Type: EventWatchStart, Targets: w.Targets()}
+	if h := w.opts.History; h != nil {
+		start.Resumed, start.Note = h.Events > 0, h.Note
+	}
+	w.emit(start)
+	for _, t := range w.targets {
+		// Spread the targets over the interval, the same way on every run, so that a thousand probes do not fall
+		// on the same millisecond.
+		h := fnv.New32a()
+		h.Write([]byte(t.Name))
+		phase := time.Duration(h.Sum32()) % t.Interval
+		w.wg.Add(2)
+		go func() { defer w.wg.Done(); t.sessionLoop(ctx, phase) }()
+		go func() { defer w.wg.Done(); t.loginLoop(ctx, phase) }()
+	}
+	<-ctx.Done()
+	w.wg.Wait()
+	w.emit(Event{Time: time.Now(), Type: EventWatchStop})
+	w.emitMu.Lock()
+	defer w.emitMu.Unlock()
+	return w.sinkErr
+}
+
+// emit hands an event to every sink. A sink's error is kept for Run to return, and watching goes on.
+func (w *Watcher) emit(ev Event) {
+	w.emitMu.Lock()
+	defer w.emitMu.Unlock()
+	for _, s := range w.opts.Sinks {
+		if err := s.Record(ev); err != nil && w.sinkErr == nil {
+			w.sinkErr = err
+		}
+	}
+}
+
+// timeoutFor is the deadline of one connection attempt: connect_timeout, or probe's default.
+func timeoutFor(s *settings.Settings) time.Duration {
+	if s.ConnectTimeout > 0 {
+		return s.ConnectTimeout
+	}
+	return probe.DefaultTimeout
+}
+
+// sleep waits for d or until ctx is done, and says whether to go on.
+func sleep(ctx context.Context, tm *time.Timer, d time.Duration) bool {
+	tm.Reset(d)
+	select {
+	case <-ctx.Done():
+		tm.Stop()
+		return false
+	case <-tm.C:
+		return true
+	}
+}
