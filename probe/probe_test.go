@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/settings"
 )
@@ -622,5 +623,47 @@ func TestNoConnectPrivilege(t *testing.T) {
 	}
 	if !strings.Contains(strings.Join(r.Diagnosis.Steps, "\n"), "GRANT CONNECT ON DATABASE private TO app") {
 		t.Errorf("steps: %q", r.Diagnosis.Steps)
+	}
+}
+
+// TestSessionEndedAfterLogin: a server that ends the session right after the login (57P01 from a failover or
+// pg_terminate_backend) is the verdict, not a connected server with missing facts. A real server cannot be made to
+// do it on demand at the right moment, so the fault proxy in front of one does: its latency holds the probe's first
+// query while a terminate ends the session, with the server's exact message.
+func TestSessionEndedAfterLogin(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	sessions := make(chan struct{}, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		OnEvent: func(e faultproxy.Event) {
+			if e.Type == faultproxy.EventSession {
+				select {
+				case sessions <- struct{}{}:
+				default:
+				}
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindLatency, Delay: faultproxy.Duration(2 * time.Second), Direction: faultproxy.Upstream}); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(p.Addr())
+	done := make(chan *Report, 1)
+	go func() {
+		done <- check(t, "host="+host+" port="+port+" user=app dbname=postgres sslmode=disable connect_timeout=10 password="+appPassword, Options{})
+	}()
+	<-sessions
+	if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindTerminate}); err != nil {
+		t.Fatal(err)
+	}
+	r := <-done
+	expect(t, r, catalog.ServerTerminated, 1)
+	if st := stageOf(r, "server"); st == nil || st.Status != StageFail || r.Diagnosis.SQLState != "57P01" {
+		t.Errorf("server stage %+v, sqlstate %q", st, r.Diagnosis.SQLState)
 	}
 }

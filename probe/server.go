@@ -2,6 +2,7 @@ package probe
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -42,6 +43,18 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 	}
 	a.server = srv
 	results, err := pg.Exec(ctx, serverQuery).ReadAll()
+	if err != nil && pg.IsClosed() {
+		// The session ended right after the login (57P01 from a failover or pg_terminate_backend, a reset): the
+		// application's first query meets the same, so this is the verdict, not a missing fact.
+		var pgErr *pgconn.PgError
+		f := networkFailure("server", err, true)
+		if errors.As(err, &pgErr) {
+			f = serverFailure("server", pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
+		}
+		f.evidence = "the session ended right after the login: " + f.evidence
+		a.failAt(start, f)
+		return
+	}
 	if err != nil || len(results) == 0 || len(results[0].Rows) == 0 {
 		// Connected all the same: the facts are missing, not the connection.
 		srv.Version = pg.ParameterStatus("server_version")

@@ -19,5 +19,8 @@ func commands(d deps) []*cobra.Command {
 		newExplainCmd(),
 		newWatchCmd(d),
 		newReportCmd(),
+		newRehearseCmd(),
+		newDemoCmd(),
+		newProxyCmd(),
 	}
 }

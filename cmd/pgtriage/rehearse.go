@@ -1,0 +1,218 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/pgtriage/pgtriage/faultproxy"
+)
+
+func newRehearseCmd() *cobra.Command {
+	var (
+		listen, upstream, format, printName string
+		upSSLMode, upRootCert               string
+		speed                               float64
+		warmup, cooldown                    time.Duration
+		list                                bool
+	)
+	cmd := &cobra.Command{
+		Use:   "rehearse SCENARIO|FILE --upstream HOST:PORT [--listen ADDR]",
+		Short: "Play a failure scenario on a proxy while your application runs through it, and report what each client saw",
+		Long: `rehearse starts a PostgreSQL-aware proxy in front of --upstream, waits --warmup for your
+application (pointed at --listen) to connect, plays the scenario's timeline of faults, keeps watching
+for --cooldown, and prints what each client experienced: sessions ended, errors sent by SQLSTATE,
+when it was back after each disruption, and its longest time without a session while it tried.
+
+SCENARIO is a built-in (` + strings.Join(faultproxy.Builtins(), ", ") + `) or a YAML file; print a
+built-in with --print NAME to start your own. A client is the application_name its connections give
+(set one per instance, e.g. orders-api-1), else user@database from its IP address. A connection
+refused before it sends its startup message names nobody: it counts for the one client seen from its
+address, or, when several share the address, under "unidentified from ADDRESS".
+
+Exit codes: 0 every client that was disrupted was back by the end; 1 a client was not back, or no
+client connected through the proxy; 3 invalid arguments or scenario file.`,
+		Example: `  pgtriage rehearse --list
+  pgtriage rehearse --print failover > my-failover.yaml
+  pgtriage rehearse failover --upstream db.internal:5432 --listen 127.0.0.1:6432
+  pgtriage rehearse my-failover.yaml --upstream 127.0.0.1:5432 --speed 5 --format json`,
+		Args: cobra.MaximumNArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := cmd.OutOrStdout()
+			switch {
+			case list:
+				return listScenarios(out)
+			case printName != "":
+				src, ok := faultproxy.BuiltinSource(printName)
+				if !ok {
+					return &exitError{Code: usageExit, Err: fmt.Errorf("no built-in scenario %q (built in: %s)", printName, strings.Join(faultproxy.Builtins(), ", "))}
+				}
+				_, err := out.Write(src)
+				return err
+			}
+			if len(args) != 1 {
+				return &exitError{Code: usageExit, Err: errors.New("name a scenario (" + strings.Join(faultproxy.Builtins(), ", ") + ") or a scenario file")}
+			}
+			if format != "text" && format != "json" {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("--format must be text or json, not %q", format)}
+			}
+			if upstream == "" {
+				return &exitError{Code: usageExit, Err: errors.New("--upstream HOST:PORT is required: the server the proxy forwards to")}
+			}
+			if _, _, err := net.SplitHostPort(upstream); err != nil {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("--upstream %q: want HOST:PORT: %w", upstream, err)}
+			}
+			if !(speed > 0) || math.IsInf(speed, 1) {
+				return &exitError{Code: usageExit, Err: fmt.Errorf("--speed %v: must be a number more than 0", speed)}
+			}
+			s, err := loadScenario(cmd.InOrStdin(), args[0])
+			if err != nil {
+				return &exitError{Code: usageExit, Err: err}
+			}
+			cfg, _, err := proxyConfig(proxyOptions{listen: listen, upstream: upstream, upstreamSSLMode: upSSLMode, upstreamRootCert: upRootCert, format: "text"})
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			r, err := rehearse(ctx, cmd.ErrOrStderr(), s, rehearsal{proxy: cfg, speed: speed, warmup: warmup, cooldown: cooldown})
+			if err != nil {
+				return &exitError{Code: 1, Err: err}
+			}
+			if format == "json" {
+				err = writeJSON(out, r)
+			} else {
+				err = r.WriteText(out)
+			}
+			if err != nil {
+				return &exitError{Code: usageExit, Err: err}
+			}
+			if len(r.Clients) == 0 {
+				return &exitError{Code: 1, Err: errors.New("no client connected through the proxy: point your application at " + listen)}
+			}
+			for _, c := range r.Clients {
+				if !c.Back {
+					return &exitError{Code: 1, Err: fmt.Errorf("client %s was not back by the end", c.Client)}
+				}
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&listen, "listen", "127.0.0.1:6432", "address the proxy accepts your application on")
+	f.StringVar(&upstream, "upstream", "", "the PostgreSQL server the proxy forwards to, HOST:PORT")
+	f.StringVar(&upSSLMode, "upstream-sslmode", "disable", "TLS to the upstream: disable, require, verify-ca or verify-full, as proxy; clients using TLS to the proxy then need channel_binding=disable")
+	f.StringVar(&upRootCert, "upstream-sslrootcert", "", "CA certificates (PEM) for verify-ca and verify-full (default: the system's)")
+	f.Float64Var(&speed, "speed", 1, "play the timeline this many times faster (the faults' own delays and rates are not scaled)")
+	f.DurationVar(&warmup, "warmup", 5*time.Second, "time for the application to connect before the first step")
+	f.DurationVar(&cooldown, "cooldown", 10*time.Second, "time to keep watching after the last step, for the clients to come back")
+	f.StringVar(&format, "format", "text", "output format: text or json")
+	f.StringVar(&printName, "print", "", "print the file of a built-in scenario, to copy and change")
+	f.BoolVar(&list, "list", false, "list the built-in scenarios")
+	return cmd
+}
+
+func listScenarios(w io.Writer) error {
+	for _, name := range faultproxy.Builtins() {
+		s, err := faultproxy.Builtin(name)
+		if err != nil {
+			return err
+		}
+		if _, err := fmt.Fprintf(w, "%-17s %4s  %s\n", name, s.Duration(), s.Description); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// loadScenario reads a built-in by name, else a file ("-" is standard input).
+func loadScenario(stdin io.Reader, arg string) (*faultproxy.Scenario, error) {
+	if _, ok := faultproxy.BuiltinSource(arg); ok {
+		return faultproxy.Builtin(arg)
+	}
+	r := stdin
+	if arg != "-" {
+		f, err := os.Open(arg)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(arg, "./") {
+				return nil, fmt.Errorf("%s: neither a built-in scenario (%s) nor a file", arg, strings.Join(faultproxy.Builtins(), ", "))
+			}
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	}
+	// One byte more than a scenario may have, so that the parser can say the file is too big.
+	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", arg, err)
+	}
+	return faultproxy.ParseScenario(arg, data)
+}
+
+// rehearsal is how a scenario is played.
+type rehearsal struct {
+	proxy            faultproxy.Config // OnEvent is the rehearsal's own
+	speed            float64
+	warmup, cooldown time.Duration
+	ready            func(addr string) // called once the proxy listens; may be nil
+}
+
+// rehearse runs the proxy for the warm-up, the scenario and the cool-down, printing progress to log, and returns
+// the report. When ctx ends early (Ctrl-C), the faults are removed and the report covers what happened until then.
+func rehearse(ctx context.Context, log io.Writer, s *faultproxy.Scenario, o rehearsal) (*faultproxy.Rehearsal, error) {
+	rec := &faultproxy.Recorder{}
+	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	cfg := o.proxy
+	cfg.OnEvent = rec.Record
+	p, err := faultproxy.Start(startCtx, cfg)
+	cancel()
+	if err != nil {
+		return nil, err
+	}
+	defer p.Close()
+	fmt.Fprintf(log, "proxy listening on %s, forwarding to %s: point your application at it\n", p.Addr(), cfg.Upstream)
+	if o.ready != nil {
+		o.ready(p.Addr())
+	}
+	fmt.Fprintf(log, "scenario %s (%s at %gx speed) starts in %s\n", s.Name, time.Duration(float64(s.Duration())/o.speed), o.speed, o.warmup)
+	sleep(ctx, o.warmup)
+	start := time.Now()
+	timeline, err := s.Run(ctx, p, faultproxy.RunOptions{Speed: o.speed, OnChange: func(c faultproxy.Change) {
+		fmt.Fprintf(log, "%+7.1fs  %s\n", c.Time.Sub(start).Seconds(), c)
+	}})
+	if err != nil && ctx.Err() == nil {
+		return nil, err
+	}
+	if ctx.Err() == nil {
+		fmt.Fprintf(log, "scenario over; watching the clients come back for %s\n", o.cooldown)
+	}
+	sleep(ctx, o.cooldown)
+	end := time.Now()
+	if err := p.Close(); err != nil {
+		return nil, err
+	}
+	r := faultproxy.NewRehearsal(s, o.speed, start, end, timeline, rec.Events())
+	r.Interrupted = ctx.Err() != nil
+	return r, nil
+}
+
+// sleep waits for d or until ctx ends.
+func sleep(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+	case <-t.C:
+	}
+}
