@@ -10,9 +10,12 @@
 //	go run ./bench/failover -conn "host=db user=app ..." -restart "sudo systemctl restart postgresql"
 //
 // Scenarios: fast (pg_ctl restart -m fast: sessions end with 57P01), immediate (-m immediate: sessions end without
-// a word, as in a crash), lost-ack (-m fast, and the answers to the COMMITs in flight at the restart are lost on
-// their way back, through a forwarder on loopback (internal/commitcut): the transaction committed and the client
-// cannot know, as when a failover or a network cut strikes at that moment).
+// a word, as in a crash), lost-ack (-m fast, and from then on the answers to the next COMMITs that succeed, one a
+// client, are lost on their way back, through a forwarder on loopback (internal/commitcut): the transaction
+// committed and the client cannot know, as when a failover or a network cut strikes at that moment), and
+// proxy-failover (the clients go through faultproxy, which plays its built-in failover scenario instead of a
+// restart: sessions end with 57P01, new connections are refused, then answered 57P03, then let through; -speed
+// divides its 10 s).
 package main
 
 import (
@@ -38,13 +41,18 @@ func main() {
 func run() error {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	rows := flag.Int("rows", 2000, "rows each client writes, one transaction each")
-	scenarios := flag.String("scenarios", "fast,immediate,lost-ack", "comma-separated: fast, immediate, lost-ack")
+	scenarios := flag.String("scenarios", "fast,immediate,lost-ack,proxy-failover", "comma-separated: fast, immediate, lost-ack, proxy-failover")
+	policy := flag.String("policy", "interactive", "the retrying applications' policy: interactive or background")
+	speed := flag.Float64("speed", 5, "how much faster than written faultproxy's failover scenario runs (proxy-failover)")
 	apps := flag.String("apps", "plain,naive,retry,sqlretry", "comma-separated: plain, naive, retry, sqlretry")
 	connString := flag.String("conn", "", "connection string of a server to use instead of a throwaway one (needs -restart)")
 	restartCmd := flag.String("restart", "", "shell command that restarts the server of -conn (its shutdown mode is the command's business)")
 	flag.Parse()
-	if *clients < 1 || *rows < 2 {
-		return fmt.Errorf("-clients must be at least 1 and -rows at least 2")
+	if *clients < 1 || *rows < 2 || *speed <= 0 {
+		return fmt.Errorf("-clients must be at least 1, -rows at least 2 and -speed above 0")
+	}
+	if *policy != "interactive" && *policy != "background" {
+		return fmt.Errorf("-policy is interactive or background")
 	}
 	if (*connString == "") != (*restartCmd == "") {
 		return fmt.Errorf("-conn and -restart go together")
@@ -78,13 +86,14 @@ func run() error {
 		srv = server{conn: c.ConnString("user=bench", "password=bench", "dbname=postgres", "sslmode=disable"), restart: c.Restart}
 		fmt.Printf("server: PostgreSQL %d on 127.0.0.1:%d (throwaway)\n", c.Version, c.Port)
 	}
+	srv.speed, srv.background = *speed, *policy == "background"
 	if err := srv.prepare(ctx); err != nil {
 		return err
 	}
-	fmt.Printf("%d clients x %d rows, one transaction a row; the server restarts when half the rows are acknowledged\n\n", *clients, *rows)
-	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
+	fmt.Printf("%d clients x %d rows, one transaction a row; the disruption starts when half the rows are acknowledged\n\n", *clients, *rows)
+	fmt.Printf("%-14s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
 		"scenario", "app", "errors", "lost", "duplicated", "unacked-but", "outage", "max stall", "resumed", "rows/s")
-	fmt.Printf("%-10s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
+	fmt.Printf("%-14s %-8s %8s %6s %10s %12s %9s %11s %12s %8s\n",
 		"", "", "surfaced", "", "", "committed", "", "(a client)", "after it", "")
 	for _, sc := range strings.Split(*scenarios, ",") {
 		for _, a := range strings.Split(*apps, ",") {
@@ -92,10 +101,10 @@ func run() error {
 			if err != nil {
 				return err
 			}
-			fmt.Printf("%-10s %-8s %8d %6d %10d %12d %9s %11s %12s %8.0f\n", sc, a, r.errors, r.lost, r.duplicated, r.unackedCommitted,
+			fmt.Printf("%-14s %-8s %8d %6d %10d %12d %9s %11s %12s %8.0f\n", sc, a, r.errors, r.lost, r.duplicated, r.unackedCommitted,
 				ms(r.outage), ms(r.maxStall), ms(r.resumed), r.rate)
 			if r.note != "" {
-				fmt.Printf("%-19s %s\n", "", r.note)
+				fmt.Printf("%-23s %s\n", "", r.note)
 			}
 		}
 	}

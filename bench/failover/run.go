@@ -17,6 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
+	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/retry"
 )
@@ -25,6 +26,10 @@ import (
 type server struct {
 	conn    string
 	restart func(ctx context.Context, mode string) error
+	// speed runs faultproxy's failover scenario faster (see faultproxy.RunOptions).
+	speed float64
+	// background makes the retrying applications use retry.Background instead of retry.Interactive.
+	background bool
 }
 
 type result struct {
@@ -97,25 +102,68 @@ func newWriter(app string, pool *pgxpool.Pool, db *sql.DB, policy *retry.Policy)
 
 func (s *server) measure(ctx context.Context, scenario, app string, clients, rows int) (result, error) {
 	var r result
-	mode := map[string]string{"fast": "fast", "immediate": "immediate", "lost-ack": "fast"}[scenario]
-	if mode == "" {
-		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack)", scenario)
-	}
 	cfg, err := pgxpool.ParseConfig(s.conn)
 	if err != nil {
 		return r, err
 	}
-	var proxy *commitcut.Proxy
-	if scenario == "lost-ack" {
-		proxy, err = commitcut.Start(net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port))))
+	// The outage is polled directly, unless the clients go through faultproxy, whose faults are the outage.
+	poll := cfg.ConnConfig.Config.Copy()
+	upstream := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+	through := func(hostPort string) error {
+		host, port, err := net.SplitHostPort(hostPort)
+		if err != nil {
+			return err
+		}
+		n, err := strconv.ParseUint(port, 10, 16)
+		if err != nil {
+			return err
+		}
+		cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.TLSConfig, cfg.ConnConfig.Fallbacks = host, uint16(n), nil, nil
+		return nil
+	}
+	var disrupt func(context.Context) error
+	var cut *commitcut.Proxy
+	switch scenario {
+	case "fast", "immediate":
+		disrupt = func(ctx context.Context) error { return s.restart(ctx, scenario) }
+	case "lost-ack":
+		if cut, err = commitcut.Start(upstream); err != nil {
+			return r, err
+		}
+		defer cut.Close()
+		if err := through(net.JoinHostPort(cut.Host(), cut.Port())); err != nil {
+			return r, err
+		}
+		disrupt = func(ctx context.Context) error {
+			cut.Arm(clients)
+			return s.restart(ctx, "fast")
+		}
+	case "proxy-failover":
+		fp, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, NoClientTLS: true})
 		if err != nil {
 			return r, err
 		}
-		defer proxy.Close()
-		cfg.ConnConfig.Host, cfg.ConnConfig.Port, cfg.ConnConfig.TLSConfig, cfg.ConnConfig.Fallbacks = proxy.Host(), uint16(mustAtoi(proxy.Port())), nil, nil
+		defer fp.Close()
+		if err := through(fp.Addr()); err != nil {
+			return r, err
+		}
+		poll = cfg.ConnConfig.Config.Copy()
+		failover, err := faultproxy.Builtin("failover")
+		if err != nil {
+			return r, err
+		}
+		disrupt = func(ctx context.Context) error {
+			_, err := failover.Run(ctx, fp, faultproxy.RunOptions{Speed: s.speed})
+			return err
+		}
+	default:
+		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack, proxy-failover)", scenario)
 	}
 	cfg.MaxConns = int32(clients)
 	policy := retry.Interactive()
+	if s.background {
+		policy = retry.Background()
+	}
 	var maxWait, maxAttempt atomic.Int64
 	policy.OnRetry = func(e retry.Event) {
 		raise(&maxWait, int64(e.Wait))
@@ -176,7 +224,7 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 				ackTimes[cl] = append(ackTimes[cl], time.Now())
 				if acked.Add(1) == half {
 					restarting.Do(func() {
-						go func() { restartErr <- s.restartMeasured(ctx, mode, proxy, clients, outage) }()
+						go func() { restartErr <- disruptMeasured(ctx, disrupt, poll, outage) }()
 					})
 				}
 			}
@@ -243,8 +291,8 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		sort.Strings(list)
 		notes = append(notes, "errors: "+strings.Join(list, ", "))
 	}
-	if proxy != nil {
-		r.cuts = proxy.Cuts()
+	if cut != nil {
+		r.cuts = cut.Cuts()
 		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", r.cuts))
 	}
 	if n := int(maxAttempt.Load()); n > 0 {
@@ -257,13 +305,10 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 
 type outageTimes struct{ start, end time.Time }
 
-// restartMeasured restarts the server and measures the outage: from the restart's start until a new connection
-// succeeds again after one has failed (polled every 5 ms, directly, never through the forwarder).
-func (s *server) restartMeasured(ctx context.Context, mode string, proxy *commitcut.Proxy, clients int, out chan<- outageTimes) error {
+// disruptMeasured runs disrupt (a restart, a fault scenario) and measures the outage: from its start until a new
+// connection with poll's settings succeeds again after one has failed (polled every 5 ms).
+func disruptMeasured(ctx context.Context, disrupt func(context.Context) error, poll *pgconn.Config, out chan<- outageTimes) error {
 	start := time.Now()
-	if proxy != nil {
-		proxy.Arm(clients)
-	}
 	pollCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
 	end := make(chan time.Time, 1)
@@ -271,7 +316,7 @@ func (s *server) restartMeasured(ctx context.Context, mode string, proxy *commit
 		down := false
 		for pollCtx.Err() == nil {
 			attempt, cancelAttempt := context.WithTimeout(pollCtx, time.Second)
-			c, err := pgconn.Connect(attempt, s.conn)
+			c, err := pgconn.ConnectConfig(attempt, poll)
 			cancelAttempt()
 			if err != nil {
 				down = true
@@ -286,7 +331,7 @@ func (s *server) restartMeasured(ctx context.Context, mode string, proxy *commit
 		}
 		end <- time.Now()
 	}()
-	if err := s.restart(ctx, mode); err != nil {
+	if err := disrupt(ctx); err != nil {
 		return err
 	}
 	out <- outageTimes{start, <-end}
@@ -315,9 +360,4 @@ func (s *server) counts(ctx context.Context, run string) (map[string]int, error)
 func raise(v *atomic.Int64, x int64) {
 	for old := v.Load(); x > old && !v.CompareAndSwap(old, x); old = v.Load() {
 	}
-}
-
-func mustAtoi(s string) int {
-	n, _ := strconv.Atoi(s)
-	return n
 }
