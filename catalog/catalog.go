@@ -12,7 +12,8 @@ type Code string
 // Category groups causes by the layer a user must look at.
 type Category string
 
-// The categories of DESIGN.md, plus "none" for a healthy connection and "unknown" for what nobody recognised.
+// The categories of DESIGN.md, "transaction" for conflicts between transactions, plus "none" for a healthy
+// connection and "unknown" for what nobody recognised.
 const (
 	Configuration Category = "configuration"
 	DNS           Category = "dns"
@@ -22,8 +23,11 @@ const (
 	Login         Category = "login"
 	Limits        Category = "limits"
 	Availability  Category = "availability"
-	None          Category = "none"
-	Unrecognised  Category = "unknown"
+	// Transaction is not a connection failure: the server rolled a transaction back (serialization failure,
+	// deadlock) and the whole transaction should run again.
+	Transaction  Category = "transaction"
+	None         Category = "none"
+	Unrecognised Category = "unknown"
 )
 
 // Cause is one row of the catalog.

@@ -44,6 +44,8 @@ func TestDesignContract(t *testing.T) {
 		{"server.recovery", Availability, true},
 		{"server.terminated", Availability, true},
 		{"server.read_only", Availability, true},
+		{"tx.serialization_failure", Transaction, true},
+		{"tx.deadlock", Transaction, true},
 		{"ok", None, false},
 	}
 	for _, w := range want {
@@ -129,6 +131,9 @@ func TestClassifyServerMessages(t *testing.T) {
 		{"57P03", `the database system is in recovery mode`, ServerRecovery},
 		{"57P01", `terminating connection due to administrator command`, ServerTerminated},
 		{"25006", `cannot execute INSERT in a read-only transaction`, ServerReadOnlyTx},
+		{"40001", `could not serialize access due to concurrent update`, TxSerializationFailure},
+		{"40001", `could not serialize access due to read/write dependencies among transactions`, TxSerializationFailure},
+		{"40P01", `deadlock detected`, TxDeadlock},
 		{"42601", `syntax error at or near "selec"`, Unknown},
 	}
 	for _, tt := range tests {

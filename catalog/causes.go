@@ -49,6 +49,8 @@ const (
 	ServerReadOnly           Code = "server.read_only"
 	ServerReadOnlyTx         Code = "server.read_only_transaction"
 	ServerNotStandby         Code = "server.not_standby"
+	TxSerializationFailure   Code = "tx.serialization_failure"
+	TxDeadlock               Code = "tx.deadlock"
 )
 
 // causes is the catalog: one row a cause, in the order a person reads them (settings outward to the server).
@@ -259,6 +261,8 @@ var causes = withTranslations([]Cause{
 			// Not a bare "connection closed" or "connection terminated": pools and drivers say that of their own
 			// connections, for reasons of every category.
 			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "endofstreamexception", "attempted to read past the end of the stream", "java.io.eofexception", "could not receive data from client", "could not send data to client", "connection to client lost"}},
+			// pgx's word for a connection an earlier failure closed, also after a statement whose answer was lost.
+			{text: []string{"conn closed"}, weak: true},
 		},
 	},
 	{
@@ -700,6 +704,33 @@ var causes = withTranslations([]Cause{
 		matchers: []matcher{
 			{sqlstate: "25006"},
 			{text: []string{"in a read-only transaction"}},
+		},
+	},
+	// Not connection failures: the connection is fine and the server rolled the transaction back. They are transient
+	// because rerunning the whole transaction is the documented answer (PostgreSQL manual, "Serialization Failure
+	// Handling"); a single statement of the transaction cannot be retried alone.
+	{
+		Code: TxSerializationFailure, Category: Transaction, Transient: true,
+		Summary: "The server rolled the transaction back because it conflicted with a concurrent one (repeatable read or serializable isolation).",
+		steps: []string{
+			"Run the whole transaction again from its start, reading afresh: the conflict usually does not recur.",
+			"If it recurs often, keep transactions short and touch rows in a consistent order.",
+		},
+		matchers: []matcher{
+			{sqlstate: "40001"},
+			{text: []string{"could not serialize access due to"}},
+		},
+	},
+	{
+		Code: TxDeadlock, Category: Transaction, Transient: true,
+		Summary: "The server found a deadlock between this transaction and another and rolled this one back.",
+		steps: []string{
+			"Run the whole transaction again from its start.",
+			"Take locks in the same order in every transaction (for example update rows in key order) so that the deadlock cannot recur; the server log names the two processes and the statements.",
+		},
+		matchers: []matcher{
+			{sqlstate: "40P01"},
+			{text: []string{"deadlock detected"}},
 		},
 	},
 })

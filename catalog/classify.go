@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"database/sql/driver"
 	"errors"
 	"io"
 	"net"
@@ -225,6 +226,11 @@ func ClassifyError(err error) *Cause {
 	if errors.As(err, &pgErr) {
 		return Classify(Message{SQLState: pgErr.Code, Text: pgErr.Message + "\n" + pgErr.Detail})
 	}
+	// Other drivers' server errors (lib/pq's *pq.Error) say their SQLSTATE through this method.
+	var stateErr interface{ SQLState() string }
+	if errors.As(err, &stateErr) {
+		return Classify(Message{SQLState: stateErr.SQLState(), Text: err.Error()})
+	}
 	if code, ok := structuralCode(err); ok {
 		return byCode[code]
 	}
@@ -265,7 +271,9 @@ func structuralCode(err error) (Code, bool) {
 		return TCPRefused, true
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return TCPUnreachable, true
-	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF),
+		errors.Is(err, driver.ErrBadConn):
+		// database/sql drivers say driver.ErrBadConn for a connection found broken (pgx's stdlib: before sending).
 		return ConnReset, true
 	case errors.Is(err, syscall.ETIMEDOUT), errors.Is(err, context.DeadlineExceeded), errors.Is(err, os.ErrDeadlineExceeded):
 		return TCPTimeout, true
