@@ -54,6 +54,8 @@ type Proxy struct {
 	seed      uint64
 	clientTLS *tls.Config
 
+	loop *evloop // nil when it cannot start: then pump copies every session
+
 	mu      sync.Mutex
 	faults  []Fault
 	changed chan struct{} // closed and replaced whenever faults change
@@ -94,6 +96,7 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 			}
 		}
 	}
+	p.loop, _ = newEvloop()
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go p.accept()
@@ -208,6 +211,9 @@ func (p *Proxy) Close() error {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	if p.loop != nil {
+		p.loop.close()
+	}
 	return err
 }
 
