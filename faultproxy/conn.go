@@ -27,6 +27,7 @@ type conn struct {
 	// the event loop gets new ones).
 	cl, up    net.Conn
 	tls       bool
+	lc        *loopConn // under the client's TLS
 	inSession atomic.Bool
 	gen       atomic.Uint64         // incremented by every kick
 	kicked    chan struct{}         // a kick for a session in the event loop
@@ -185,11 +186,10 @@ func (c *conn) kick() {
 	}
 	if c.inSession.Load() {
 		c.mu.Lock()
-		cl, up := c.cl, c.up
-		c.mu.Unlock()
+		defer c.mu.Unlock()
 		past := time.Unix(1, 0)
-		cl.SetReadDeadline(past)
-		up.SetReadDeadline(past)
+		c.cl.SetReadDeadline(past)
+		c.up.SetReadDeadline(past)
 	}
 }
 

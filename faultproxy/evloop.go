@@ -1,6 +1,7 @@
 package faultproxy
 
 import (
+	"crypto/tls"
 	"net"
 	"os"
 	"sync"
@@ -38,9 +39,11 @@ type evloop struct {
 // upstream; buf[d] holds bytes read from side d not yet written to the other.
 type looped struct {
 	c        *conn
-	gen      uint64  // c.gen when the faults were last seen to allow the loop
-	frozen   bool    // c.gen moved: nothing is copied until the session says
-	held     [2]bool // buf[d] was read after c.gen moved: not to be written as is
+	gen      uint64    // c.gen when the faults were last seen to allow the loop
+	frozen   bool      // c.gen moved: nothing is copied until the session says
+	held     [2]bool   // buf[d] was read after c.gen moved: not to be written as is
+	tls      *tls.Conn // the client's TLS, over lc; nil for plain TCP
+	lc       *loopConn
 	fd       [2]int
 	readable [2]bool // side d may have data: an edge came, no short read since
 	buf      [2]*[]byte
@@ -48,7 +51,7 @@ type looped struct {
 	fr       framer        // the server's messages, for a terminate later
 	left     chan struct{} // closed when the session is out of the loop
 	ended    bool          // it left because a side ended or failed
-	pending  [2][]byte     // on hand back: buf[d][off:n], copied
+	pending  [2][]byte     // on hand back: what was to be written to the other side of d, copied
 }
 
 type loopCmd struct {
@@ -108,14 +111,18 @@ func (l *evloop) send(cmd loopCmd) {
 // already (then c.done is closed too).
 // gen is c.gen when the faults were seen to allow the loop.
 func (l *evloop) adopt(c *conn, gen uint64) *looped {
-	cl, ok1 := c.cl.(*net.TCPConn)
+	cl, ok1 := c.client.(*net.TCPConn)
 	up, ok2 := c.up.(*net.TCPConn)
-	if !ok1 || !ok2 {
+	tc, ok3 := c.cl.(*tls.Conn)
+	if !ok1 || !ok2 || c.tls != (ok3 && c.lc != nil) {
 		return nil
 	}
 	s := &looped{c: c, gen: gen, fd: [2]int{-1, -1}, readable: [2]bool{true, true}, left: make(chan struct{})}
-	for i, tc := range []*net.TCPConn{cl, up} {
-		rc, err := tc.SyscallConn()
+	if c.tls {
+		s.tls, s.lc = tc, c.lc
+	}
+	for i, nc := range []*net.TCPConn{cl, up} {
+		rc, err := nc.SyscallConn()
 		if err == nil {
 			rc.Control(func(fd uintptr) { s.fd[i], err = unix.FcntlInt(fd, unix.F_DUPFD_CLOEXEC, 0) })
 		}
@@ -134,6 +141,9 @@ func (l *evloop) adopt(c *conn, gen uint64) *looped {
 	// stay open through the duplicates.
 	cl.Close()
 	up.Close()
+	if s.lc != nil {
+		s.lc.looped = true
+	}
 	l.send(loopCmd{s: s, add: true})
 	return s
 }
@@ -220,11 +230,9 @@ func (l *evloop) commands() bool {
 			default:
 			}
 			s.gen, s.frozen = cmd.gen, false
-			if s.held[1] {
-				s.fr.advance((*s.buf[1])[:s.n[1]], false)
-			}
+			ok := !s.held[1] || s.down((*s.buf[1])[:s.n[1]])
 			s.held = [2]bool{}
-			if !l.copy(s, 0) || !l.copy(s, 1) {
+			if !ok || !l.copy(s, 0) || !l.copy(s, 1) {
 				l.leave(s, false)
 			}
 		case !cmd.add:
@@ -263,10 +271,13 @@ func (l *evloop) leave(s *looped, handBack bool) {
 			delete(l.fds, int32(fd))
 			unix.EpollCtl(l.epfd, unix.EPOLL_CTL_DEL, fd, nil)
 		}
+		if handBack && (s.tls == nil || d == 0 || s.held[d]) && s.buf[d] != nil {
+			s.pending[d] = append([]byte(nil), (*s.buf[d])[s.off[d]:s.n[d]]...)
+		}
+		if handBack && s.tls != nil && d == 1 && !s.held[d] {
+			s.pending[d] = append([]byte(nil), s.lc.out[s.lc.outOff:]...)
+		}
 		if s.buf[d] != nil {
-			if handBack {
-				s.pending[d] = append([]byte(nil), (*s.buf[d])[s.off[d]:s.n[d]]...)
-			}
 			bufPool.Put(s.buf[d])
 			s.buf[d] = nil
 		}
@@ -274,6 +285,9 @@ func (l *evloop) leave(s *looped, handBack bool) {
 	if !handBack {
 		s.ended = true
 		s.closeFDs()
+		if s.lc != nil {
+			s.lc.release()
+		}
 	}
 	close(s.left)
 }
@@ -281,46 +295,34 @@ func (l *evloop) leave(s *looped, handBack bool) {
 // copy moves what side d has to the other side until d has nothing more or
 // the other side takes no more; false when either side ended or failed.
 func (l *evloop) copy(s *looped, d int) bool {
-	src, dst := s.fd[d], s.fd[1-d]
 	for !s.frozen {
-		if s.off[d] < s.n[d] {
-			w, err := rawIO(unix.SYS_WRITE, dst, (*s.buf[d])[s.off[d]:s.n[d]])
+		if out := s.outgoing(d); len(out) > 0 {
+			w, err := rawIO(unix.SYS_WRITE, s.fd[1-d], out)
 			switch {
 			case err == unix.EINTR:
 				continue
 			case err == unix.EAGAIN:
-				return true // an EPOLLOUT edge on dst brings us back
+				return true // an EPOLLOUT edge brings us back
 			case err != nil:
 				return false
 			}
-			s.off[d] += w
+			s.wrote(d, w)
 			continue
 		}
 		s.off[d], s.n[d] = 0, 0
-		if !s.readable[d] {
-			if s.buf[d] != nil {
-				bufPool.Put(s.buf[d])
-				s.buf[d] = nil
-			}
-			return true
-		}
 		if s.buf[d] == nil {
 			s.buf[d] = bufPool.Get().(*[]byte)
 		}
 		b := *s.buf[d]
-		r, err := rawIO(unix.SYS_READ, src, b)
-		switch {
-		case err == unix.EINTR:
-			continue
-		case err == unix.EAGAIN:
-			s.readable[d] = false
-			continue
-		case err != nil, r == 0:
+		r, ok := s.fill(d, b)
+		if !ok {
 			return false
 		}
-		// A short read emptied the socket: data coming later brings an
-		// edge, so the read that would only say EAGAIN is saved.
-		s.readable[d] = r == len(b)
+		if r == 0 {
+			bufPool.Put(s.buf[d])
+			s.buf[d] = nil
+			return true
+		}
 		s.n[d] = r
 		if s.c.gen.Load() != s.gen {
 			// A fault came, perhaps for these very bytes: the session
@@ -328,11 +330,177 @@ func (l *evloop) copy(s *looped, d int) bool {
 			s.held[d], s.frozen = true, true
 			return true
 		}
-		if d == 1 {
-			s.fr.advance(b[:r], false)
+		if d == 1 && !s.down(b[:r]) {
+			return false
 		}
 	}
 	return true
+}
+
+// down takes b, read from the upstream into buf[1], on its way to the
+// client: it follows the server's messages and, for a TLS client, encrypts
+// b into the bytes to send; false when TLS fails.
+func (s *looped) down(b []byte) bool {
+	s.fr.advance(b, false)
+	if s.tls == nil {
+		return true
+	}
+	s.n[1] = 0
+	_, err := s.tls.Write(b)
+	return err == nil
+}
+
+// outgoing is what waits to be written to the other side of d.
+func (s *looped) outgoing(d int) []byte {
+	if s.tls != nil && d == 1 {
+		return s.lc.out[s.lc.outOff:]
+	}
+	if s.buf[d] == nil {
+		return nil
+	}
+	return (*s.buf[d])[s.off[d]:s.n[d]]
+}
+
+// wrote records that n bytes of outgoing(d) went.
+func (s *looped) wrote(d, n int) {
+	if s.tls == nil || d == 0 {
+		s.off[d] += n
+		return
+	}
+	lc := s.lc
+	lc.outOff += n
+	if lc.outOff == len(lc.out) {
+		lc.out, lc.outOff = lc.out[:0], 0
+		if cap(lc.out) > 64<<10 {
+			lc.out = nil // a large result passed: an idle session keeps little
+		}
+	}
+}
+
+// fill reads into b the next bytes side d has, in clear: 0 when it has
+// none now, false when it ended or failed.
+func (s *looped) fill(d int, b []byte) (int, bool) {
+	if s.tls != nil && d == 0 {
+		return s.fillTLS(b)
+	}
+	if !s.readable[d] {
+		return 0, true
+	}
+	for {
+		r, err := rawIO(unix.SYS_READ, s.fd[d], b)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			s.readable[d] = false
+			return 0, true
+		case err != nil, r == 0:
+			return 0, false
+		}
+		// A short read emptied the socket: data coming later brings an
+		// edge, so the read that would only say EAGAIN is saved.
+		s.readable[d] = r == len(b)
+		return r, true
+	}
+}
+
+// fillTLS decrypts into b what the client sent, reading the socket when the
+// TLS records taken so far are used up.
+func (s *looped) fillTLS(b []byte) (int, bool) {
+	lc := s.lc
+	for {
+		n, err := s.tls.Read(b)
+		if n > 0 {
+			return n, true
+		}
+		if err != errWouldBlock {
+			return 0, false
+		}
+		if !s.readable[0] {
+			lc.release()
+			return 0, true
+		}
+		space := lc.space()
+		if len(space) == 0 {
+			return 0, false // no TLS record is that long
+		}
+		r, err := rawIO(unix.SYS_READ, s.fd[0], space)
+		switch {
+		case err == unix.EINTR:
+			continue
+		case err == unix.EAGAIN:
+			s.readable[0] = false
+			lc.release()
+			return 0, true
+		case err != nil, r == 0:
+			return 0, false
+		}
+		s.readable[0] = r == len(space)
+		lc.inHi += r
+	}
+}
+
+// loopConn is the transport under a client's TLS: the socket itself, or
+// while the session is in the event loop, buffers that the loop fills from
+// the socket and empties into it.
+type loopConn struct {
+	net.Conn
+	looped     bool
+	in         *[]byte // received, [inLo:inHi] not yet taken by TLS
+	inLo, inHi int
+	out        []byte // written by TLS, [outOff:] not yet sent
+	outOff     int
+}
+
+// errWouldBlock tells TLS that no more bytes are there yet: a temporary
+// error, after which a TLS connection still works.
+var errWouldBlock error = wouldBlock{}
+
+type wouldBlock struct{}
+
+func (wouldBlock) Error() string   { return "no bytes yet" }
+func (wouldBlock) Timeout() bool   { return false }
+func (wouldBlock) Temporary() bool { return true }
+
+func (lc *loopConn) Read(b []byte) (int, error) {
+	if lc.inLo < lc.inHi {
+		n := copy(b, (*lc.in)[lc.inLo:lc.inHi])
+		lc.inLo += n
+		return n, nil
+	}
+	if lc.looped {
+		return 0, errWouldBlock
+	}
+	lc.release()
+	return lc.Conn.Read(b)
+}
+
+func (lc *loopConn) Write(b []byte) (int, error) {
+	if lc.looped {
+		lc.out = append(lc.out, b...)
+		return len(b), nil
+	}
+	return lc.Conn.Write(b)
+}
+
+// space is where the next bytes from the socket go.
+func (lc *loopConn) space() []byte {
+	if lc.in == nil {
+		lc.in = bufPool.Get().(*[]byte)
+	}
+	if lc.inLo > 0 {
+		lc.inHi = copy(*lc.in, (*lc.in)[lc.inLo:lc.inHi])
+		lc.inLo = 0
+	}
+	return (*lc.in)[lc.inHi:]
+}
+
+// release gives back the input buffer once it is used up.
+func (lc *loopConn) release() {
+	if lc.in != nil && lc.inLo == lc.inHi {
+		bufPool.Put(lc.in)
+		lc.in, lc.inLo, lc.inHi = nil, 0, 0
+	}
 }
 
 // conns turns the sockets of a session handed back into connections of

@@ -10,12 +10,22 @@ import (
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
+// sslmodes are the two ways a client speaks to the event loop: plain TCP,
+// and TLS terminated by the proxy.
+var sslmodes = []string{"disable", "require"}
+
 // A result far larger than the sockets' buffers crosses the event loop
 // whole: the loop waits for the client to take what it cannot write yet.
 func TestEventLoopLargeResult(t *testing.T) {
 	c := startCluster(t, pgtest.Options{})
 	p := startProxy(t, c, faultproxy.Config{})
-	conn := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+	for _, mode := range sslmodes {
+		t.Run(mode, func(t *testing.T) { largeResult(t, p, mode) })
+	}
+}
+
+func largeResult(t *testing.T, p *faultproxy.Proxy, sslmode string) {
+	conn := connect(t, proxyConnString(p, "user=postgres", "sslmode="+sslmode))
 	var n int
 	var md5 string
 	const size = 20 << 20
@@ -42,12 +52,18 @@ func TestEventLoopLargeResult(t *testing.T) {
 func TestEventLoopFaultsOnBusySessions(t *testing.T) {
 	c := startCluster(t, pgtest.Options{})
 	p := startProxy(t, c, faultproxy.Config{})
+	for _, mode := range sslmodes {
+		t.Run(mode, func(t *testing.T) { faultsOnBusySessions(t, p, mode) })
+	}
+}
+
+func faultsOnBusySessions(t *testing.T, p *faultproxy.Proxy, sslmode string) {
 	const clients = 4
 	stop := make(chan struct{})
 	var wg sync.WaitGroup
 	errs := make(chan error, clients)
 	for i := range clients {
-		conn := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+		conn := connect(t, proxyConnString(p, "user=postgres", "sslmode="+sslmode))
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
@@ -87,7 +103,7 @@ func TestEventLoopFaultsOnBusySessions(t *testing.T) {
 	}
 
 	// A session in the loop, ended by a terminate at a message boundary.
-	conn := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+	conn := connect(t, proxyConnString(p, "user=postgres", "sslmode="+sslmode))
 	addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindTerminate})
 	_, err := conn.Exec(testCtx(t), "select 1")
 	if e := pgError(t, err); e.Code != "57P01" {

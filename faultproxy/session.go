@@ -88,7 +88,12 @@ func (c *conn) loopSession() bool {
 			up.Close()
 			return false
 		}
-		c.client, c.cl, c.up = cl, cl, up
+		if c.lc != nil {
+			c.lc.Conn, c.lc.looped = cl, false
+		} else {
+			c.cl = cl
+		}
+		c.client, c.up = cl, up
 		c.mu.Unlock()
 		c.fr = s.fr
 		for d, dst := range []net.Conn{up, cl} {
