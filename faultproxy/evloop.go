@@ -297,7 +297,7 @@ func (l *evloop) leave(s *looped, handBack bool) {
 func (l *evloop) copy(s *looped, d int) bool {
 	for !s.frozen {
 		if out := s.outgoing(d); len(out) > 0 {
-			w, err := rawIO(unix.SYS_WRITE, s.fd[1-d], out)
+			w, err := rawIO(unix.SYS_SENDTO, s.fd[1-d], out)
 			switch {
 			case err == unix.EINTR:
 				continue
@@ -387,7 +387,7 @@ func (s *looped) fill(d int, b []byte) (int, bool) {
 		return 0, true
 	}
 	for {
-		r, err := rawIO(unix.SYS_READ, s.fd[d], b)
+		r, err := rawIO(unix.SYS_RECVFROM, s.fd[d], b)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -424,7 +424,7 @@ func (s *looped) fillTLS(b []byte) (int, bool) {
 		if len(space) == 0 {
 			return 0, false // no TLS record is that long
 		}
-		r, err := rawIO(unix.SYS_READ, s.fd[0], space)
+		r, err := rawIO(unix.SYS_RECVFROM, s.fd[0], space)
 		switch {
 		case err == unix.EINTR:
 			continue
@@ -523,10 +523,12 @@ func (s *looped) conns() (cl, up net.Conn, err error) {
 	return cs[0], cs[1], nil
 }
 
-// rawIO reads or writes b on the non-blocking fd without telling the
-// scheduler: the call never waits, so the P it holds is not missed.
+// rawIO receives into or sends b (trap SYS_RECVFROM or SYS_SENDTO, which
+// skip the file layer that read and write go through) on the non-blocking
+// socket fd without telling the scheduler: the call never waits, so the P
+// it holds is not missed.
 func rawIO(trap uintptr, fd int, b []byte) (int, error) {
-	n, _, errno := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	n, _, errno := unix.RawSyscall6(trap, uintptr(fd), uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)), 0, 0, 0)
 	if errno != 0 {
 		return 0, errno
 	}
