@@ -10,8 +10,9 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// evloop copies the bytes of plain TCP sessions that no fault shapes, all
-// of them from one goroutine blocked in its own epoll instance, as a
+// evloop copies the bytes of sessions that no fault shapes (plain TCP, or
+// TLS terminated here towards the client with a plain upstream), all of
+// them from one goroutine blocked in its own epoll instance, as a
 // single-threaded C proxy does. Through Go's netpoller every message costs a
 // goroutine wake-up, and with it the scheduler's futex, spinning and extra
 // epoll calls between threads; here a message costs its read, its write and
@@ -36,7 +37,8 @@ type evloop struct {
 }
 
 // looped is one session in the loop. Side 0 is the client, side 1 the
-// upstream; buf[d] holds bytes read from side d not yet written to the other.
+// upstream; buf[d] holds bytes read from side d (in clear) not yet written
+// to the other, except that towards a TLS client lc.out holds them encrypted.
 type looped struct {
 	c        *conn
 	gen      uint64    // c.gen when the faults were last seen to allow the loop
