@@ -23,11 +23,16 @@ type conn struct {
 	done   chan struct{}
 
 	// cl and up are the two sides as spoken (TLS or not); set before
-	// inSession, read by kick after it.
+	// inSession, and after it only under mu (a session coming back from
+	// the event loop gets new ones).
 	cl, up    net.Conn
 	tls       bool
+	lc        *loopConn // under the client's TLS
 	inSession atomic.Bool
 	gen       atomic.Uint64         // incremented by every kick
+	kicked    chan struct{}         // a kick for a session in the event loop
+	fr        framer                // the server's messages on coming back from the event loop
+	held      [2][]byte             // from client, from upstream: read by the event loop after the faults changed, for pump
 	term      atomic.Pointer[Fault] // a terminate fault waiting for a message boundary
 	budgets   sync.Map              // fault ID -> *atomic.Int64 bytes left before a reset
 	resetOnce sync.Once
@@ -37,7 +42,7 @@ type conn struct {
 }
 
 func newConn(p *Proxy, nc net.Conn) *conn {
-	c := &conn{p: p, id: p.nextConn.Add(1), client: nc, cl: nc, done: make(chan struct{})}
+	c := &conn{p: p, id: p.nextConn.Add(1), client: nc, cl: nc, done: make(chan struct{}), kicked: make(chan struct{}, 1)}
 	c.ev = Event{Conn: c.id, Client: nc.RemoteAddr().String()}
 	return c
 }
@@ -171,10 +176,17 @@ func (c *conn) setUpstream(up net.Conn) bool {
 }
 
 // kick makes the session's copy loops look at the faults again: a read
-// deadline in the past ends the reads they are blocked in.
+// deadline in the past ends the reads they are blocked in. A session in the
+// event loop hears it on kicked.
 func (c *conn) kick() {
 	c.gen.Add(1)
+	select {
+	case c.kicked <- struct{}{}:
+	default:
+	}
 	if c.inSession.Load() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
 		past := time.Unix(1, 0)
 		c.cl.SetReadDeadline(past)
 		c.up.SetReadDeadline(past)

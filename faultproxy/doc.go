@@ -81,7 +81,24 @@
 //
 // Latency, trickle and reset at "bytes" apply to live sessions too: adding
 // or removing them switches the copy loops at once. Without such a fault a
-// session's bytes are copied as they come, without parsing messages.
+// session's bytes are copied as they come; only the server's message headers
+// are followed, so that a terminate lands between two messages.
+//
+// # How bytes are copied
+//
+// A session that no fault shapes (plain TCP, or TLS terminated at the
+// proxy towards the client with a plain upstream) is copied by one event
+// loop per proxy: a goroutine blocked in an epoll instance of its own that
+// owns duplicates of the sessions' sockets, reads what a socket has and
+// writes it to the other side at once, and waits for a socket to take more
+// only when a write fell short. That is how PgBouncer works, and it costs a
+// transaction about the system calls PgBouncer makes (a read and a write
+// each way and part of an epoll_wait), where a pair of goroutines per
+// session also paid Go's scheduler for waking them. A change of the faults
+// that shapes a session, or a terminate, takes the session out of the loop,
+// with the bytes it had read but not written, to a pair of goroutines that
+// copy it from then on; TLS towards the upstream is always copied that way.
+// One loop is one thread's worth of copying, as for PgBouncer.
 //
 // # Events and secrets
 //

@@ -58,6 +58,8 @@ type Proxy struct {
 	seed      uint64
 	clientTLS *tls.Config
 
+	loop *evloop // nil when it cannot start: then pump copies every session
+
 	mu      sync.Mutex
 	ln      net.Listener // nil while a refuse fault for every connection has the listener closed
 	faults  []Fault
@@ -99,6 +101,7 @@ func Start(ctx context.Context, cfg Config) (*Proxy, error) {
 			}
 		}
 	}
+	p.loop, _ = newEvloop()
 	p.ctx, p.cancel = context.WithCancel(context.Background())
 	p.wg.Add(1)
 	go p.accept(ln)
@@ -249,6 +252,9 @@ func (p *Proxy) Close() error {
 	}
 	p.mu.Unlock()
 	p.wg.Wait()
+	if p.loop != nil {
+		p.loop.close()
+	}
 	return err
 }
 

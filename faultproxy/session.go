@@ -26,6 +26,9 @@ var errStopped = errors.New("stopped by a fault")
 // session copies bytes both ways until either side ends, shaped by the
 // faults that act on live sessions.
 func (c *conn) session() {
+	if !c.loopSession() {
+		return
+	}
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -37,6 +40,81 @@ func (c *conn) session() {
 	c.pump(Downstream, c.cl, c.up)
 	c.close()
 	<-done
+}
+
+// loopSession runs the session in the proxy's event loop for as long as no
+// fault needs its bytes. It returns false when the session ended there, true
+// when it is back, its unwritten bytes written, to be copied by pump.
+func (c *conn) loopSession() bool {
+	l := c.p.loop
+	gen := c.gen.Load()
+	if l == nil || !c.loopable() {
+		return true
+	}
+	s := l.adopt(c, gen)
+	if s == nil {
+		select {
+		case <-c.done:
+			return false
+		default:
+			return true
+		}
+	}
+	for {
+		select {
+		case <-s.left:
+			return false
+		case <-c.done:
+			l.remove(s, false)
+			return false
+		case <-c.kicked:
+		}
+		if gen := c.gen.Load(); c.loopable() {
+			l.resume(s, gen)
+			continue
+		}
+		l.remove(s, true)
+		if s.ended {
+			return false
+		}
+		cl, up, err := s.conns()
+		if err != nil {
+			return false
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			cl.Close()
+			up.Close()
+			return false
+		}
+		if c.lc != nil {
+			c.lc.Conn, c.lc.looped = cl, false
+		} else {
+			c.cl = cl
+		}
+		c.client, c.up = cl, up
+		c.mu.Unlock()
+		c.fr = s.fr
+		for d, dst := range []net.Conn{up, cl} {
+			if s.held[d] {
+				c.held[d] = s.pending[d]
+			} else if _, err := dst.Write(s.pending[d]); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// loopable reports whether the session's bytes may go through the event
+// loop: no fault shapes them and no terminate waits.
+func (c *conn) loopable() bool {
+	if c.term.Load() != nil {
+		return false
+	}
+	up, down := c.shaping(Upstream), c.shaping(Downstream)
+	return up.plain() && down.plain()
 }
 
 // shaping is what the faults do to one direction of one session.
@@ -80,7 +158,12 @@ func (c *conn) shaping(dir Direction) shaping {
 // between two server messages.
 func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 	r := newChunkReader(src)
-	var fr framer
+	if dir == Upstream {
+		r.first = c.held[0]
+	} else {
+		r.first = c.held[1]
+	}
+	fr := c.fr
 	gen := c.gen.Load()
 	shape := c.shaping(dir)
 	chunk := func(b []byte) (bool, error) {
@@ -258,9 +341,10 @@ func (f *framer) advance(b []byte, stop bool) int {
 // chunkReader reads what a connection has: on plain TCP into a pooled buffer
 // taken only once data is there, on TLS into a buffer of its own.
 type chunkReader struct {
-	src net.Conn
-	rc  syscall.RawConn
-	own []byte
+	first []byte // handed to fn before anything is read
+	src   net.Conn
+	rc    syscall.RawConn
+	own   []byte
 }
 
 func newChunkReader(src net.Conn) *chunkReader {
@@ -274,6 +358,12 @@ func newChunkReader(src net.Conn) *chunkReader {
 // each reads chunks and hands each to fn until fn asks to stop (true) or
 // fails, or the read fails (io.EOF at the end).
 func (r *chunkReader) each(fn func([]byte) (bool, error)) error {
+	if b := r.first; b != nil {
+		r.first = nil
+		if stop, err := fn(b); stop || err != nil {
+			return err
+		}
+	}
 	if r.rc == nil {
 		if r.own == nil {
 			// TLS hands over at most a record (16 KiB) a read.

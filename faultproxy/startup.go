@@ -57,7 +57,8 @@ func (c *conn) readStartup() (*startup, error) {
 			if err := writeTimeout(c.cl, []byte{'S'}); err != nil {
 				return nil, err
 			}
-			tc := tls.Server(c.client, c.p.clientTLS)
+			c.lc = &loopConn{Conn: c.client}
+			tc := tls.Server(c.lc, c.p.clientTLS)
 			c.client.SetDeadline(time.Now().Add(startupTimeout))
 			if err := tc.HandshakeContext(c.p.ctx); err != nil {
 				return nil, fmt.Errorf("TLS handshake: %w", err)
