@@ -37,6 +37,17 @@ type conn struct {
 	budgets   sync.Map              // fault ID -> *atomic.Int64 bytes left before a reset
 	resetOnce sync.Once
 
+	// lose_answer: upfr follows the client's messages, qtext keeps the
+	// start of a Query's text (inQuery) until it ends; lose is the fault
+	// whose query went upstream, its answer held in answer until
+	// ReadyForQuery, answerFailed when it holds an error.
+	upfr         framer
+	qtext        []byte
+	inQuery      bool
+	lose         atomic.Pointer[Fault]
+	answer       []byte
+	answerFailed bool
+
 	mu     sync.Mutex
 	closed bool
 }

@@ -51,6 +51,7 @@ type looped struct {
 	buf      [2]*[]byte
 	off, n   [2]int
 	fr       framer        // the server's messages, for a terminate later
+	upfr     framer        // the client's messages, for a lose_answer later
 	left     chan struct{} // closed when the session is out of the loop
 	ended    bool          // it left because a side ended or failed
 	pending  [2][]byte     // on hand back: what was to be written to the other side of d, copied
@@ -332,7 +333,9 @@ func (l *evloop) copy(s *looped, d int) bool {
 			s.held[d], s.frozen = true, true
 			return true
 		}
-		if d == 1 && !s.down(b[:r]) {
+		if d == 0 {
+			s.upfr.advance(b[:r], false)
+		} else if !s.down(b[:r]) {
 			return false
 		}
 	}

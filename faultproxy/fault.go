@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
@@ -34,6 +36,15 @@ type Fault struct {
 	Direction Direction  `json:"direction,omitempty"` // KindLatency, KindTrickle; default "both"
 	Delay     Duration   `json:"delay,omitempty"`     // KindLatency
 	Rate      int        `json:"rate,omitempty"`      // KindTrickle: bytes per second
+
+	// Statement is the first word of the simple-protocol queries whose
+	// answer KindLoseAnswer loses, in any case; default "COMMIT".
+	Statement string `json:"statement,omitempty"`
+	// Count is how many answers KindLoseAnswer loses before it stops
+	// acting; 0 means every matching query's while it is in force.
+	Count int `json:"count,omitempty"`
+
+	lost *atomic.Int64 // KindLoseAnswer: answers lost or being held, shared by the sessions
 }
 
 // Kind is what a fault does.
@@ -41,14 +52,15 @@ type Kind string
 
 // The kinds of fault; see the package documentation for where each acts.
 const (
-	KindRefuse    Kind = "refuse"
-	KindBlackhole Kind = "blackhole"
-	KindReset     Kind = "reset"
-	KindError     Kind = "error"
-	KindTerminate Kind = "terminate"
-	KindLatency   Kind = "latency"
-	KindReadOnly  Kind = "read_only"
-	KindTrickle   Kind = "trickle"
+	KindRefuse     Kind = "refuse"
+	KindBlackhole  Kind = "blackhole"
+	KindReset      Kind = "reset"
+	KindError      Kind = "error"
+	KindTerminate  Kind = "terminate"
+	KindLatency    Kind = "latency"
+	KindReadOnly   Kind = "read_only"
+	KindTrickle    Kind = "trickle"
+	KindLoseAnswer Kind = "lose_answer"
 )
 
 // ResetPoint is where a KindReset fault resets the connection.
@@ -148,6 +160,16 @@ func (f Fault) normalize() (Fault, error) {
 		}
 		if err := f.normalizeDirection(); err != nil {
 			return f, err
+		}
+	case KindLoseAnswer:
+		if f.Statement == "" {
+			f.Statement = "COMMIT"
+		}
+		if strings.ContainsFunc(f.Statement, func(r rune) bool { return r <= ' ' || r == ';' }) || len(f.Statement) > maxStatement {
+			return f, fmt.Errorf("lose_answer statement %q: must be one word such as COMMIT or INSERT", f.Statement)
+		}
+		if f.Count < 0 {
+			return f, fmt.Errorf("lose_answer count %d: must be 0 (every answer) or more", f.Count)
 		}
 	case "":
 		return f, errors.New("fault needs a kind")

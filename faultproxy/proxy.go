@@ -137,6 +137,9 @@ func (p *Proxy) Add(f Fault) (Fault, error) {
 		}
 		return f, nil
 	}
+	if f.Kind == KindLoseAnswer {
+		f.lost = new(atomic.Int64)
+	}
 	p.faults = append(p.faults, f)
 	p.changedLocked()
 	return f, nil

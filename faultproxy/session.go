@@ -95,7 +95,7 @@ func (c *conn) loopSession() bool {
 		}
 		c.client, c.up = cl, up
 		c.mu.Unlock()
-		c.fr = s.fr
+		c.fr, c.upfr = s.fr, s.upfr
 		for d, dst := range []net.Conn{up, cl} {
 			if s.held[d] {
 				c.held[d] = s.pending[d]
@@ -122,6 +122,7 @@ type shaping struct {
 	delay   time.Duration // latency
 	rate    int           // trickle, bytes per second; 0 = none
 	budgets []budget      // resets after bytes
+	lose    []*Fault      // lose_answer faults
 }
 
 type budget struct {
@@ -129,7 +130,9 @@ type budget struct {
 	left *atomic.Int64 // shared by both directions
 }
 
-func (s *shaping) plain() bool { return s.delay == 0 && s.rate == 0 && len(s.budgets) == 0 }
+func (s *shaping) plain() bool {
+	return s.delay == 0 && s.rate == 0 && len(s.budgets) == 0 && len(s.lose) == 0
+}
 
 // shaping works out what the faults in force do to direction dir.
 func (c *conn) shaping(dir Direction) shaping {
@@ -148,6 +151,8 @@ func (c *conn) shaping(dir Direction) shaping {
 				left.Add(f.Bytes)
 			}
 			s.budgets = append(s.budgets, budget{f, left})
+		case f.Kind == KindLoseAnswer:
+			s.lose = append(s.lose, f)
 		}
 	}
 	return s
@@ -172,7 +177,14 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 			gen, shape = g, c.shaping(dir)
 		}
 		var t *Fault
-		if dir == Downstream {
+		if dir == Upstream {
+			c.watchQueries(b, shape.lose)
+		} else if f := c.lose.Load(); f != nil {
+			var err error
+			if b, err = c.holdAnswer(f, &fr, b); b == nil {
+				return err != nil, err
+			}
+		} else {
 			if t = c.term.Load(); t != nil {
 				if cut := fr.advance(b, true); cut >= 0 {
 					b = b[:cut]
@@ -213,7 +225,7 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 		case err == nil: // stopped to look at a terminate
 		case errors.As(err, &reset):
 			c.resetOnce.Do(func() {
-				c.emit(EventFault, reset.f, "", "")
+				c.emit(EventFault, reset.f, "", reset.detail)
 				c.rst()
 			})
 			return errStopped
@@ -260,13 +272,17 @@ func (c *conn) forward(s *shaping, dst net.Conn, b []byte, readAt time.Time) err
 	if reset != nil {
 		// The reset itself waits for the pump to leave the read: closing a
 		// connection inside it would wait for itself.
-		return resetError{reset}
+		return resetError{f: reset}
 	}
 	return nil
 }
 
-// resetError asks the pump to reset the connection for fault f.
-type resetError struct{ f *Fault }
+// resetError asks the pump to reset the connection for fault f; detail goes
+// into the event.
+type resetError struct {
+	f      *Fault
+	detail string
+}
 
 func (e resetError) Error() string { return "reset by fault " + e.f.ID }
 
