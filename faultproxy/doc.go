@@ -74,13 +74,27 @@
 //     the parameter, as a primary turned standby would for writes. It applies
 //     to sessions that start while it is active.
 //   - trickle: bytes in Direction are forwarded at Rate bytes per second.
+//   - lose_answer: a simple-protocol Query whose first word is Statement
+//     (any case; default COMMIT, which is how pgx's Tx.Commit and most
+//     drivers commit) goes to the upstream as usual, but its answer is held
+//     up to ReadyForQuery. If it holds no ErrorResponse the proxy closes the
+//     client's connection (a FIN, as when a server process ends) and the
+//     upstream one instead of passing it on: the query took effect and the client cannot know, as after a
+//     failover or a network cut at the wrong moment. A failed query is
+//     answered as usual. Count bounds the answers lost (0: every matching
+//     one while the fault is in force); each loss is a fault event whose
+//     Detail names the statement. The extended protocol (Parse/Bind/Execute)
+//     is not watched: drivers send COMMIT as a simple query, and a statement
+//     prepared once and executed later cannot be matched by its first word
+//     at Execute. A client that pipelines queries behind the matching one
+//     loses their answers with it.
 //
 // When the upstream cannot be reached the client connection is closed after
 // its StartupMessage (the client sees EOF), with the reason in the closed
 // event.
 //
-// Latency, trickle and reset at "bytes" apply to live sessions too: adding
-// or removing them switches the copy loops at once. Without such a fault a
+// Latency, trickle, reset at "bytes" and lose_answer apply to live sessions
+// too: adding or removing them switches the copy loops at once. Without such a fault a
 // session's bytes are copied as they come; only the server's message headers
 // are followed, so that a terminate lands between two messages.
 //

@@ -3,6 +3,7 @@ package faultproxy
 import (
 	"bytes"
 	"encoding/binary"
+	"time"
 )
 
 // maxStatement bounds a lose_answer statement word; that much of each query's
@@ -100,7 +101,9 @@ func (c *conn) watchQueries(b []byte, lose []*Fault) {
 // (an ErrorResponse), or turned out to be a COPY, it returns the whole answer
 // and what followed it, to forward as usual, and gives the fault its answer
 // back; when it succeeded, it drops the answer and returns a resetError that
-// ends the session, so the client never learns that the query took effect.
+// closes both connections (a FIN to the client, as when the server's process
+// ends, which drivers take for a broken connection), so the client never
+// learns that the query took effect.
 func (c *conn) holdAnswer(f *Fault, fr *framer, b []byte) ([]byte, error) {
 	n, ready := fr.scan(b, func(typ byte) bool {
 		switch typ {
@@ -123,5 +126,21 @@ func (c *conn) holdAnswer(f *Fault, fr *framer, b []byte) ([]byte, error) {
 		f.lost.Add(-1)
 		return out, nil
 	}
-	return nil, resetError{f, "lost the answer to " + f.Statement}
+	return nil, resetError{f, "lost the answer to " + f.Statement, true}
+}
+
+// releaseAnswer, when the server's side ended while an answer was held,
+// passes on what the server sent of it (a FATAL, say) and gives the fault its
+// answer back: nothing was lost on purpose.
+func (c *conn) releaseAnswer() {
+	f := c.lose.Swap(nil)
+	if f == nil {
+		return
+	}
+	f.lost.Add(-1)
+	if len(c.answer) > 0 {
+		c.cl.SetWriteDeadline(time.Now().Add(c.p.cfg.DialTimeout))
+		c.cl.Write(c.answer)
+		c.answer = nil
+	}
 }

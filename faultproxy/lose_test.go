@@ -192,3 +192,23 @@ func TestLoseAnswerValidation(t *testing.T) {
 		}
 	}
 }
+
+// A server that ends the session while the answer is held (here FATAL 57P01,
+// then no ReadyForQuery) is heard as it spoke, and the answer is not counted
+// as lost: the next matching query's is.
+func TestLoseAnswerServerEndsSession(t *testing.T) {
+	_, p, ev := loseCluster(t)
+	addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindLoseAnswer, Statement: "SELECT", Count: 1})
+	conn := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+	_, err := conn.Exec(testCtx(t), "select pg_terminate_backend(pg_backend_pid())")
+	if pe := pgError(t, err); pe.Code != "57P01" {
+		t.Fatalf("terminated session: %v, want the server's 57P01", err)
+	}
+	if l := losses(ev); len(l) != 0 {
+		t.Fatalf("the server's own end counted as lost: %+v", l)
+	}
+	conn = connect(t, proxyConnString(p, "user=postgres", "sslmode=disable"))
+	if _, err := conn.Exec(testCtx(t), "select 1"); err == nil || len(losses(ev)) != 1 {
+		t.Errorf("the next select: %v, %d losses; want its answer lost", err, len(losses(ev)))
+	}
+}

@@ -485,6 +485,11 @@ func describeFault(f Fault) string {
 		s += fmt.Sprintf(" %s %s", time.Duration(f.Delay), f.Direction)
 	case KindTrickle:
 		s += fmt.Sprintf(" %d B/s %s", f.Rate, f.Direction)
+	case KindLoseAnswer:
+		s += " " + f.Statement
+		if f.Count > 0 {
+			s += fmt.Sprintf(" ×%d", f.Count)
+		}
 	}
 	if f.Share > 0 && f.Share < 1 {
 		s += fmt.Sprintf(" to %g%%", f.Share*100)

@@ -38,6 +38,7 @@ func (c *conn) session() {
 		}
 	}()
 	c.pump(Downstream, c.cl, c.up)
+	c.releaseAnswer()
 	c.close()
 	<-done
 }
@@ -226,7 +227,11 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 		case errors.As(err, &reset):
 			c.resetOnce.Do(func() {
 				c.emit(EventFault, reset.f, "", reset.detail)
-				c.rst()
+				if reset.fin {
+					c.close()
+				} else {
+					c.rst()
+				}
 			})
 			return errStopped
 		case errors.Is(err, os.ErrDeadlineExceeded):
@@ -277,11 +282,12 @@ func (c *conn) forward(s *shaping, dst net.Conn, b []byte, readAt time.Time) err
 	return nil
 }
 
-// resetError asks the pump to reset the connection for fault f; detail goes
-// into the event.
+// resetError asks the pump to reset the connection for fault f (with fin,
+// to close it plainly); detail goes into the event.
 type resetError struct {
 	f      *Fault
 	detail string
+	fin    bool
 }
 
 func (e resetError) Error() string { return "reset by fault " + e.f.ID }

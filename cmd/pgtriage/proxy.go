@@ -52,8 +52,9 @@ Point the application at --listen and change faults at run time through the HTTP
 A fault is JSON: {"kind": "error", "cause": "server.starting_up", "share": 0.5}. Kinds: refuse,
 blackhole, reset (at accept|startup|bytes, bytes N), error (cause: a catalog code), terminate
 (cause 57P01 or 57P02; acts once on the live sessions), latency (delay "250ms", direction
-upstream|downstream|both), read_only, trickle (rate bytes/s). share is the fraction of connections
-affected (default all). --fault adds faults at start.
+upstream|downstream|both), read_only, trickle (rate bytes/s), lose_answer (statement, default
+COMMIT; count N: the answer to a successful query is dropped and the client closed). share is the
+fraction of connections affected (default all). --fault adds faults at start.
 
 Clients that ask for TLS get it, with --tls-cert/--tls-key or a self-signed certificate made at
 start. The proxy prints one line per event (accepted, session, fault, closed); it never prints
