@@ -6,13 +6,14 @@ import (
 	"net"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/internal/commitcut"
+	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/retry"
 )
@@ -109,16 +110,52 @@ func connect(t *testing.T, ctx context.Context, connString string) *pgx.Conn {
 	return conn
 }
 
-// cut puts a commitcut forwarder in front of c and returns it with app's connection string through it.
-func cut(t *testing.T, c *pgtest.Cluster) (*commitcut.Proxy, string) {
+// lossy is a faultproxy in front of a cluster that loses the answers to queries on demand, since a real server
+// cannot be made to.
+type lossy struct {
+	p     *faultproxy.Proxy
+	armed string // the lose_answer fault in force, "" for none
+	lost  atomic.Int64
+}
+
+// cut puts a lossy proxy in front of c and returns it with app's connection string through it.
+func cut(t *testing.T, c *pgtest.Cluster) (*lossy, string) {
 	t.Helper()
-	proxy, err := commitcut.Start(net.JoinHostPort(c.Host, strconv.Itoa(c.Port)))
+	l := &lossy{}
+	p, err := faultproxy.Start(ctxFor(t), faultproxy.Config{
+		Upstream:    net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
+		NoClientTLS: true,
+		OnEvent: func(e faultproxy.Event) {
+			if e.Type == faultproxy.EventFault && e.Kind == faultproxy.KindLoseAnswer {
+				l.lost.Add(1)
+			}
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { proxy.Close() })
-	return proxy, app(c, "host="+proxy.Host(), "port="+proxy.Port())
+	t.Cleanup(func() { p.Close() })
+	l.p = p
+	host, port, _ := net.SplitHostPort(p.Addr())
+	return l, app(c, "host="+host, "port="+port)
 }
+
+// arm makes the next simple-protocol query (of any connection) whose first word is statement and that succeeds lose
+// its answer, in place of what was armed before.
+func (l *lossy) arm(t *testing.T, statement string) {
+	t.Helper()
+	if l.armed != "" {
+		l.p.Remove(l.armed)
+	}
+	f, err := l.p.Add(faultproxy.Fault{Kind: faultproxy.KindLoseAnswer, Statement: statement, Count: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.armed = f.ID
+}
+
+// cuts is how many answers were lost so far.
+func (l *lossy) cuts() int { return int(l.lost.Load()) }
 
 func isGaveUp(err error) bool {
 	var g *retry.GaveUpError

@@ -126,7 +126,7 @@ func sqlCommitter(name, driver string) committing {
 
 // The connection breaks after the server committed and before the client heard: without a key the helpers say
 // the outcome is unknown and do not run the work again; with one they find out it committed and return nil.
-// A forwarder on loopback loses the COMMIT's answer, since a real server cannot be made to.
+// faultproxy's lose_answer loses the COMMIT's answer, since a real server cannot be made to.
 func TestCommitBreak(t *testing.T) {
 	pgtest.Isolate(t)
 	ctx := ctxFor(t)
@@ -136,7 +136,7 @@ func TestCommitBreak(t *testing.T) {
 		t.Run(cm.name, func(t *testing.T) {
 			var ev events
 			request := cm.name + " no key"
-			proxy.Arm(1)
+			proxy.arm(t, "COMMIT")
 			runs, err := cm.tx(ctx, t, through, ev.policy(), "", request)
 			if !errors.Is(err, retry.ErrCommitUnknown) || runs != 1 || count(t, ctx, c, request) != 1 {
 				t.Errorf("without a key: %v after %d runs, %d rows; want ErrCommitUnknown, 1 run, 1 row (the commit happened)",
@@ -145,7 +145,7 @@ func TestCommitBreak(t *testing.T) {
 
 			request = cm.name + " key"
 			key := fmt.Sprintf("%s-%d", cm.name, time.Now().UnixNano())
-			proxy.Arm(1)
+			proxy.arm(t, "COMMIT")
 			runs, err = cm.tx(ctx, t, through, ev.policy(), key, request)
 			if err != nil || runs != 1 || count(t, ctx, c, request) != 1 {
 				t.Errorf("with a key: %v after %d runs, %d rows; want nil, 1 run, 1 row", err, runs, count(t, ctx, c, request))
@@ -157,8 +157,8 @@ func TestCommitBreak(t *testing.T) {
 			}
 		})
 	}
-	if proxy.Cuts() != 2*len(committers) {
-		t.Errorf("the forwarder cut %d commits, want %d", proxy.Cuts(), 2*len(committers))
+	if proxy.cuts() != 2*len(committers) {
+		t.Errorf("the proxy lost the answers to %d commits, want %d", proxy.cuts(), 2*len(committers))
 	}
 }
 
@@ -177,7 +177,7 @@ func TestPgxSafeToRetryAfterALostAnswer(t *testing.T) {
 	if _, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('lost answer')`); err != nil {
 		t.Fatal(err)
 	}
-	proxy.Arm(1)
+	proxy.arm(t, "COMMIT")
 	err = tx.Commit(ctx)
 	if !pgconn.SafeToRetry(err) || count(t, ctx, c, "lost answer") != 1 {
 		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Verdict.NotApplied",
@@ -200,7 +200,7 @@ func TestDatabaseSQLRunsAStatementAgain(t *testing.T) {
 		}
 		defer db.Close()
 		request := "autocommit " + driver
-		proxy.ArmQuery(1, "insert")
+		proxy.arm(t, "INSERT")
 		_, err = db.ExecContext(ctx, `INSERT INTO items (request) VALUES ('`+request+`')`)
 		t.Logf("%s: ExecContext: %v; %d rows", driver, err, count(t, ctx, c, request))
 		if err != nil || count(t, ctx, c, request) != 2 {
@@ -280,7 +280,7 @@ func TestTxKeyInOwnTable(t *testing.T) {
 	key := retry.Key{Value: "order-7", Table: `shop.Done`, Column: "request_id"}
 	runs := 0
 	for range 2 { // the second call is a resubmission: the key is found, the work does not run
-		proxy.Arm(1)
+		proxy.arm(t, "COMMIT")
 		err := retry.TxKey(ctx, p, nil, pgx.TxOptions{}, key, func(tx pgx.Tx) error {
 			runs++
 			_, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('own table')`)
