@@ -11,7 +11,7 @@
 //
 // Scenarios: fast (pg_ctl restart -m fast: sessions end with 57P01), immediate (-m immediate: sessions end without
 // a word, as in a crash), lost-ack (-m fast, and from then on the answers to the next COMMITs that succeed, one a
-// client, are lost on their way back, through a forwarder on loopback (internal/commitcut): the transaction
+// client, are lost on their way back, by faultproxy's lose_answer fault: the transaction
 // committed and the client cannot know, as when a failover or a network cut strikes at that moment), and
 // proxy-failover (the clients go through faultproxy, which plays its built-in failover scenario instead of a
 // restart: sessions end with 57P01, new connections are refused, then answered 57P03, then let through; -speed

@@ -18,7 +18,6 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgtriage/pgtriage/faultproxy"
-	"github.com/pgtriage/pgtriage/internal/commitcut"
 	"github.com/pgtriage/pgtriage/retry"
 )
 
@@ -122,20 +121,29 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		return nil
 	}
 	var disrupt func(context.Context) error
-	var cut *commitcut.Proxy
+	var lost *atomic.Int64 // answers lost on purpose, in lost-ack
 	switch scenario {
 	case "fast", "immediate":
 		disrupt = func(ctx context.Context) error { return s.restart(ctx, scenario) }
 	case "lost-ack":
-		if cut, err = commitcut.Start(upstream); err != nil {
+		lost = new(atomic.Int64)
+		fp, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, NoClientTLS: true,
+			OnEvent: func(e faultproxy.Event) {
+				if e.Type == faultproxy.EventFault && e.Kind == faultproxy.KindLoseAnswer {
+					lost.Add(1)
+				}
+			}})
+		if err != nil {
 			return r, err
 		}
-		defer cut.Close()
-		if err := through(net.JoinHostPort(cut.Host(), cut.Port())); err != nil {
+		defer fp.Close()
+		if err := through(fp.Addr()); err != nil {
 			return r, err
 		}
 		disrupt = func(ctx context.Context) error {
-			cut.Arm(clients)
+			if _, err := fp.Add(faultproxy.Fault{Kind: faultproxy.KindLoseAnswer, Count: clients}); err != nil {
+				return err
+			}
 			return s.restart(ctx, "fast")
 		}
 	case "proxy-failover":
@@ -291,8 +299,8 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		sort.Strings(list)
 		notes = append(notes, "errors: "+strings.Join(list, ", "))
 	}
-	if cut != nil {
-		r.cuts = cut.Cuts()
+	if lost != nil {
+		r.cuts = int(lost.Load())
 		notes = append(notes, fmt.Sprintf("%d COMMITs committed with their answer lost on purpose", r.cuts))
 	}
 	if n := int(maxAttempt.Load()); n > 0 {
