@@ -39,14 +39,13 @@ type conn struct {
 
 	// lose_answer: upfr follows the client's messages, qtext keeps the
 	// start of a Query's text (inQuery) until it ends; lose is the fault
-	// whose query went upstream, its answer held in answer until
-	// ReadyForQuery, answerFailed when it holds an error.
-	upfr         framer
-	qtext        []byte
-	inQuery      bool
-	lose         atomic.Pointer[Fault]
-	answer       []byte
-	answerFailed bool
+	// whose query went upstream, its answer held in answer until it shows
+	// how the query went.
+	upfr    framer
+	qtext   []byte
+	inQuery bool
+	lose    atomic.Pointer[Fault]
+	answer  []byte
 
 	mu     sync.Mutex
 	closed bool

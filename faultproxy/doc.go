@@ -77,17 +77,18 @@
 //   - lose_answer: a simple-protocol Query whose first word is Statement
 //     (any case; default COMMIT, which is how pgx's Tx.Commit and most
 //     drivers commit) goes to the upstream as usual, but its answer is held
-//     up to ReadyForQuery. If it holds no ErrorResponse the proxy closes the
-//     client's connection (a FIN, as when a server process ends) and the
-//     upstream one instead of passing it on: the query took effect and the client cannot know, as after a
-//     failover or a network cut at the wrong moment. A failed query is
-//     answered as usual. Count bounds the answers lost (0: every matching
-//     one while the fault is in force); each loss is a fault event whose
-//     Detail names the statement. The extended protocol (Parse/Bind/Execute)
-//     is not watched: drivers send COMMIT as a simple query, and a statement
-//     prepared once and executed later cannot be matched by its first word
-//     at Execute. A client that pipelines queries behind the matching one
-//     loses their answers with it.
+//     until it shows how the query went. At ReadyForQuery without an
+//     ErrorResponse the proxy closes the client's connection (a FIN, as when
+//     a server process ends) and the upstream one instead of passing the
+//     answer on: the query took effect and the client cannot know, as after
+//     a failover or a network cut at the wrong moment. An error (or a COPY)
+//     is passed on at once, and the answer is not counted. Count bounds the
+//     answers lost (0: every matching one while the fault is in force); each
+//     loss is a fault event whose Detail names the statement. The extended
+//     protocol (Parse/Bind/Execute) is not watched: drivers send COMMIT as a
+//     simple query, and a statement prepared once and executed later cannot
+//     be matched by its first word at Execute. A client that pipelines
+//     queries behind the matching one loses their answers with it.
 //
 // When the upstream cannot be reached the client connection is closed after
 // its StartupMessage (the client sees EOF), with the reason in the closed

@@ -96,32 +96,35 @@ func (c *conn) watchQueries(b []byte, lose []*Fault) {
 }
 
 // holdAnswer takes the server's bytes b while lose_answer fault f holds the
-// answer to its query, following the messages with fr. Up to the answer's
-// ReadyForQuery it keeps them and returns nil. Then, when the query failed
-// (an ErrorResponse), or turned out to be a COPY, it returns the whole answer
-// and what followed it, to forward as usual, and gives the fault its answer
-// back; when it succeeded, it drops the answer and returns a resetError that
-// closes both connections (a FIN to the client, as when the server's process
-// ends, which drivers take for a broken connection), so the client never
-// learns that the query took effect.
+// answer to its query, following the messages with fr, and keeps them
+// (returning nil) until the answer shows how the query went. At an
+// ErrorResponse (the query failed; a FATAL may not even be followed by
+// ReadyForQuery) or a COPY's response, it returns what it held and what
+// followed, to forward as usual, and gives the fault its answer back. At
+// ReadyForQuery without an error it drops the answer and returns a
+// resetError that closes both connections (a FIN to the client, as when the
+// server's process ends, which drivers take for a broken connection), so the
+// client never learns that the query took effect.
 func (c *conn) holdAnswer(f *Fault, fr *framer, b []byte) ([]byte, error) {
-	n, ready := fr.scan(b, func(typ byte) bool {
+	failed := false
+	n, decided := fr.scan(b, func(typ byte) bool {
 		switch typ {
 		case 'E', 'G', 'H', 'W': // ErrorResponse, CopyInResponse, CopyOutResponse, CopyBothResponse
-			c.answerFailed = true
+			failed = true
+			return true
 		case 'Z':
 			return true
 		}
 		return false
 	})
 	c.answer = append(c.answer, b[:n]...)
-	if !ready {
+	if !decided {
 		return nil, nil
 	}
 	c.lose.Store(nil)
-	out, failed := append(c.answer, b[n:]...), c.answerFailed
+	out := append(c.answer, b[n:]...)
 	fr.advance(b[n:], false)
-	c.answer, c.answerFailed = nil, false
+	c.answer = nil
 	if failed {
 		f.lost.Add(-1)
 		return out, nil
@@ -129,16 +132,11 @@ func (c *conn) holdAnswer(f *Fault, fr *framer, b []byte) ([]byte, error) {
 	return nil, resetError{f, "lost the answer to " + f.Statement, true}
 }
 
-// releaseAnswer, when the server's side ended while an answer was held,
-// passes on what the server sent of it (a FATAL, say) and gives the fault its
-// answer back: nothing was lost on purpose.
-func (c *conn) releaseAnswer() {
-	f := c.lose.Swap(nil)
-	if f == nil {
-		return
-	}
-	f.lost.Add(-1)
-	if len(c.answer) > 0 {
+// passHeld, when the server's side ended while an answer was held, passes on
+// what the server sent of it (a FATAL, say): that answer was not lost on
+// purpose, and session gives the fault it back.
+func (c *conn) passHeld() {
+	if c.lose.Load() != nil && len(c.answer) > 0 {
 		c.cl.SetWriteDeadline(time.Now().Add(c.p.cfg.DialTimeout))
 		c.cl.Write(c.answer)
 		c.answer = nil

@@ -315,6 +315,9 @@ func faultFields() []string {
 	var out []string
 	t := reflect.TypeFor[Fault]()
 	for i := range t.NumField() {
+		if !t.Field(i).IsExported() {
+			continue
+		}
 		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
 		out = append(out, name)
 	}

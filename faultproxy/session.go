@@ -38,9 +38,13 @@ func (c *conn) session() {
 		}
 	}()
 	c.pump(Downstream, c.cl, c.up)
-	c.releaseAnswer()
+	c.passHeld()
 	c.close()
 	<-done
+	// No copy loop runs now: an answer still held was never lost.
+	if f := c.lose.Swap(nil); f != nil {
+		f.lost.Add(-1)
+	}
 }
 
 // loopSession runs the session in the proxy's event loop for as long as no
