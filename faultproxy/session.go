@@ -1,7 +1,6 @@
 package faultproxy
 
 import (
-	"encoding/binary"
 	"errors"
 	"io"
 	"net"
@@ -337,31 +336,17 @@ func (f *framer) atBoundary() bool { return f.rem == 0 && f.hn == 0 }
 // (0 if the stream is at one already) and returns how many bytes of b come
 // before it, or -1 when b ends inside a message; without stop it returns len(b).
 func (f *framer) advance(b []byte, stop bool) int {
-	i := 0
-	for {
-		if stop && f.atBoundary() {
-			return i
-		}
-		if i == len(b) {
-			if stop {
-				return -1
-			}
-			return i
-		}
-		if f.rem > 0 {
-			k := min(f.rem, int64(len(b)-i))
-			f.rem -= k
-			i += int(k)
-			continue
-		}
-		k := copy(f.hdr[f.hn:], b[i:])
-		f.hn += k
-		i += k
-		if f.hn == len(f.hdr) {
-			f.hn = 0
-			f.rem = max(int64(binary.BigEndian.Uint32(f.hdr[1:]))-4, 0)
-		}
+	if !stop {
+		n, _ := f.scan(b, func(byte) bool { return false })
+		return n
 	}
+	if f.atBoundary() {
+		return 0
+	}
+	if n, ended := f.scan(b, func(byte) bool { return true }); ended {
+		return n
+	}
+	return -1
 }
 
 // chunkReader reads what a connection has: on plain TCP into a pooled buffer
