@@ -1,8 +1,10 @@
 package faultproxy_test
 
 import (
+	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
@@ -56,14 +58,14 @@ func TestInjectedErrorsMatchServer(t *testing.T) {
 		{cause: catalog.LimitsReservedSlots, injected: via("user=app", "password=secret"),
 			real: func() error {
 				for range 4 {
-					c.Hold(t, direct("user=app", "password=secret"))
+					holdSlot(t, direct("user=app", "password=secret"))
 				}
 				return connectErr(t, direct("user=app", "password=secret"))
 			}},
 		{cause: catalog.LimitsTooManyConnections, injected: via("user=postgres"),
 			real: func() error {
 				for range 2 {
-					c.Hold(t, direct("user=postgres"))
+					holdSlot(t, direct("user=postgres"))
 				}
 				return connectErr(t, direct("user=postgres"))
 			}},
@@ -133,5 +135,26 @@ func TestErrorInsideTLS(t *testing.T) {
 	want := `no pg_hba.conf entry for host "203.0.113.7", user "app", database "postgres", SSL encryption`
 	if pe.Code != "28000" || pe.Message != want {
 		t.Errorf("got %s %q, want 28000 %q", pe.Code, pe.Message, want)
+	}
+}
+
+// holdSlot keeps a connection open until the test ends. The backend of a connection the server just refused exits a
+// moment after the client has its error, and meanwhile still takes a slot: a 53300 is tried again for a while.
+func holdSlot(t *testing.T, connString string) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgconn.Connect(ctx, connString)
+		cancel()
+		if err == nil {
+			t.Cleanup(func() { conn.Close(context.Background()) })
+			return
+		}
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code != "53300" || time.Now().After(deadline) {
+			t.Fatalf("hold a connection slot: %v", err)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }
