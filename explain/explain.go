@@ -25,6 +25,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/settings"
 )
 
 // Match is one distinct cause found in a text. Its fields are the JSON of `pgtriage explain --format json`: they
@@ -141,9 +142,10 @@ func evidence(text string, at int) string {
 	return clean(head, evidenceLine) + "\n…\n" + clean(strings.TrimSpace(line), evidenceLine)
 }
 
-// clean cuts s to at most n bytes at a character boundary and replaces invalid UTF-8, so that binary input gives
-// printable evidence.
+// clean masks the passwords s may quote (a connection string in an error, a pasted configuration), cuts it to at
+// most n bytes at a character boundary and replaces invalid UTF-8, so that binary input gives printable evidence.
 func clean(s string, n int) string {
+	s = settings.RedactText(s)
 	if len(s) > n {
 		cut := n
 		for cut > 0 && !utf8.RuneStart(s[cut]) {

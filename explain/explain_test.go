@@ -222,3 +222,14 @@ func TestMixedLog(t *testing.T) {
 		t.Errorf("%d messages recognised in %d lines", total, lines)
 	}
 }
+
+// TestEvidenceHidesPasswords: an error that quotes a connection string is shown back without its password.
+func TestEvidenceHidesPasswords(t *testing.T) {
+	ms := String(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user "app" (conninfo: postgres://app:Hunter2pw@db:5432/orders password=Hunter2pw)`)
+	if len(ms) != 1 || ms[0].Code != catalog.AuthPasswordFailed {
+		t.Fatalf("got %v, want one auth.password_failed", summarise(ms))
+	}
+	if strings.Contains(ms[0].Evidence, "Hunter2pw") || !strings.Contains(ms[0].Evidence, "postgres://app:********@db") {
+		t.Errorf("evidence %q: want the password masked", ms[0].Evidence)
+	}
+}

@@ -60,12 +60,14 @@ type Proxy struct {
 
 	loop *evloop // nil when it cannot start: then pump copies every session
 
-	mu      sync.Mutex
-	ln      net.Listener // nil while a refuse fault for every connection has the listener closed
-	faults  []Fault
-	changed chan struct{} // closed and replaced whenever faults change
-	conns   map[*conn]struct{}
-	closed  bool
+	mu sync.Mutex
+	ln net.Listener // nil while a refuse fault for every connection has the listener closed
+	// relistening: a goroutine is trying to listen again on addr.
+	relistening bool
+	faults      []Fault
+	changed     chan struct{} // closed and replaced whenever faults change
+	conns       map[*conn]struct{}
+	closed      bool
 }
 
 // Start listens on cfg.Listen and proxies every client to cfg.Upstream until
@@ -162,29 +164,69 @@ func (p *Proxy) changedLocked() {
 // once none does. A refuse for a share of connections cannot refuse a
 // handshake: those connections are reset at accept instead.
 func (p *Proxy) listenLocked() {
-	refuse := false
-	for _, f := range p.faults {
-		refuse = refuse || f.Kind == KindRefuse && f.Share >= 1
-	}
-	switch {
-	case p.closed:
+	switch refuse := p.refusingLocked(); {
+	case p.closed || p.relistening:
 	case refuse && p.ln != nil:
 		p.ln.Close()
 		p.ln = nil
 	case !refuse && p.ln == nil:
-		// The port was ours a moment ago; SO_REUSEADDR lets it be taken again
-		// at once. Should another program take it meanwhile, try for a second,
-		// then at the next change of faults.
-		for range 100 {
-			ln, err := net.Listen("tcp", p.addr.String())
-			if err == nil {
-				p.ln = ln
-				p.wg.Add(1)
-				go p.accept(ln)
-				return
-			}
-			time.Sleep(10 * time.Millisecond)
+		// The port was ours a moment ago, and SO_REUSEADDR lets it be taken
+		// again at once. Should another program have taken it meanwhile, try
+		// again every 10 ms without holding up the proxy.
+		if ln, err := net.Listen("tcp", p.addr.String()); err == nil {
+			p.serveLocked(ln)
+			return
 		}
+		p.relistening = true
+		p.wg.Add(1)
+		go p.relisten()
+	}
+}
+
+// refusingLocked says whether a refuse fault acts on every connection.
+func (p *Proxy) refusingLocked() bool {
+	for _, f := range p.faults {
+		if f.Kind == KindRefuse && f.Share >= 1 {
+			return true
+		}
+	}
+	return false
+}
+
+// serveLocked makes ln the listener and accepts on it.
+func (p *Proxy) serveLocked(ln net.Listener) {
+	p.ln = ln
+	p.wg.Add(1)
+	go p.accept(ln)
+}
+
+// relisten retries listening on the proxy's address until it succeeds, the
+// listener is no longer wanted, or the proxy closes.
+func (p *Proxy) relisten() {
+	defer p.wg.Done()
+	for {
+		select {
+		case <-p.ctx.Done():
+			return
+		case <-time.After(10 * time.Millisecond):
+		}
+		ln, err := net.Listen("tcp", p.addr.String())
+		p.mu.Lock()
+		switch {
+		case p.closed || p.refusingLocked():
+			p.relistening = false
+			p.mu.Unlock()
+			if err == nil {
+				ln.Close()
+			}
+			return
+		case err == nil:
+			p.relistening = false
+			p.serveLocked(ln)
+			p.mu.Unlock()
+			return
+		}
+		p.mu.Unlock()
 	}
 }
 

@@ -36,9 +36,9 @@ func (p *prober) nudgeAfter() time.Duration {
 	return min(p.timeout/4, 500*time.Millisecond)
 }
 
-// timeoutFor is the deadline of each stage for these settings: connect_timeout (which settings already raised to
-// libpq's floor of 2 s), or DefaultTimeout.
-func timeoutFor(s *settings.Settings) time.Duration {
+// TimeoutFor is the deadline of one connection attempt, and of each stage, for these settings: connect_timeout
+// (which settings already raised to libpq's floor of 2 s), or DefaultTimeout.
+func TimeoutFor(s *settings.Settings) time.Duration {
 	if s.ConnectTimeout == 0 {
 		return DefaultTimeout
 	}
@@ -48,7 +48,7 @@ func timeoutFor(s *settings.Settings) time.Duration {
 // Run checks the connection the settings describe and returns the report. It never takes longer than the DNS,
 // TCP and one deadline for each address that accepted a TCP connection.
 func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
-	p := &prober{settings: s, resolver: opts.Resolver, timeout: timeoutFor(s), tr: &tracer{start: time.Now()}}
+	p := &prober{settings: s, resolver: opts.Resolver, timeout: TimeoutFor(s), tr: &tracer{start: time.Now()}}
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
 	}

@@ -4,6 +4,8 @@ import (
 	"fmt"
 	"io"
 	"strings"
+
+	"github.com/pgtriage/pgtriage/catalog"
 )
 
 // TextOptions shape the text form of a report.
@@ -68,14 +70,14 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 	}
 	d := r.Diagnosis
 	verdictColor := ansiGreen
-	if d.Code != "ok" {
+	if d.Code != catalog.OK {
 		verdictColor = ansiRed
 	}
 	kind := "persistent: needs a change"
 	if d.Transient {
 		kind = "transient: usually clears by itself, retry"
 	}
-	if d.Code == "ok" {
+	if d.Code == catalog.OK {
 		warnings := 0
 		for _, f := range r.Findings {
 			if f.Severity == "warning" {

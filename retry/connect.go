@@ -7,6 +7,7 @@ import (
 	"io"
 	"maps"
 	"net"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
@@ -40,6 +41,9 @@ func PoolConfig(cfg *pgxpool.Config, p *Policy) {
 	}
 }
 
+// probeTimeout bounds a probe whose settings have no connect_timeout.
+const probeTimeout = 10 * time.Second
+
 // errAccepting ends a probe at the server's authentication request.
 var errAccepting = errors.New("retry: the server accepts connections")
 
@@ -50,6 +54,11 @@ var errAccepting = errors.New("retry: the server accepts connections")
 func probe(ctx context.Context, cc *pgx.ConnConfig) error {
 	config := cc.Config.Copy()
 	config.ValidateConnect, config.AfterConnect = nil, nil
+	if config.ConnectTimeout == 0 {
+		// pgconn bounds each attempt by connect_timeout; without one a silent server would hold the probe (and
+		// the pool's connect behind it) for as long as the caller's context allows, which may be forever.
+		config.ConnectTimeout = probeTimeout
+	}
 	after := config.AfterNetConnect
 	config.AfterNetConnect = func(ctx context.Context, config *pgconn.Config, conn net.Conn) (net.Conn, error) {
 		if after != nil {

@@ -1,12 +1,13 @@
 package watch
 
 import (
+	"math/rand/v2"
 	"slices"
 	"time"
 )
 
-// latencyRing keeps the round trips of one period without allocating: past its size it keeps every other sample,
-// which is enough for a median and a 90th percentile.
+// latencyRing keeps the round trips of one period without allocating: past its size it keeps a uniform sample of
+// them all (reservoir sampling), which is enough for a median and a 90th percentile of the whole period.
 type latencyRing struct {
 	ms      [240]float64
 	n       int // samples kept
@@ -26,7 +27,9 @@ func (r *latencyRing) add(d time.Duration) {
 		r.n++
 		return
 	}
-	r.ms[r.seen%len(r.ms)] = v
+	if j := rand.IntN(r.seen); j < len(r.ms) {
+		r.ms[j] = v
+	}
 }
 
 // summary returns the period's summary and starts a new period; nil when the period saw no sample.

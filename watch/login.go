@@ -6,6 +6,8 @@ import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/pgtriage/pgtriage/probe"
 )
 
 // loginLoop logs in afresh every LoginEvery intervals, and every RetryInterval while logins fail, so that the
@@ -66,7 +68,7 @@ func (t *target) addresses(ctx context.Context) string {
 		if _, err := netip.ParseAddr(h.Host); err == nil {
 			continue
 		}
-		lctx, cancel := context.WithTimeout(ctx, timeoutFor(t.Settings))
+		lctx, cancel := context.WithTimeout(ctx, probe.TimeoutFor(t.Settings))
 		ips, err := t.w.opts.Resolver.LookupNetIP(lctx, "ip", h.Host)
 		cancel()
 		if err != nil {

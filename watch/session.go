@@ -15,12 +15,13 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
 )
 
 // configs builds the pgconn configurations of a target's connections once, not for every login: the settings'
-// own, asking the Watcher's resolver. The held session's also keeps the last warning the server sent with a
-// SQLSTATE of class 57 (operator intervention): at an immediate shutdown the server sends "terminating connection
+// own, asking the Watcher's resolver. The held session's also keeps the last notice the server sent, which
+// classify asks the catalog about: at an immediate shutdown the server sends "terminating connection
 // due to immediate shutdown command" as a WARNING and closes the socket, so the read only sees the end of the
 // stream.
 func (t *target) configs() {
@@ -29,11 +30,7 @@ func (t *target) configs() {
 		login.LookupFunc = lookupWith(r, t.Settings.Targets)
 	}
 	session := login.Copy()
-	session.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) {
-		if strings.HasPrefix(n.Code, "57") {
-			t.notice.Store(n)
-		}
-	}
+	session.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { t.notice.Store(n) }
 	t.cfg = [2]*pgconn.Config{session, login}
 }
 
@@ -54,7 +51,7 @@ func (t *target) connect(ctx context.Context, kind string) (*pgconn.PgConn, erro
 	if kind == ProbeSession {
 		t.notice.Store(nil)
 	}
-	ctx, cancel := context.WithTimeout(ctx, timeoutFor(t.Settings))
+	ctx, cancel := context.WithTimeout(ctx, probe.TimeoutFor(t.Settings))
 	defer cancel()
 	return pgconn.ConnectConfig(ctx, t.cfg[kindIndex(kind)])
 }
@@ -71,9 +68,11 @@ func closeConn(pg *pgconn.PgConn) {
 func (t *target) classify(kind string, err error) (catalog.Code, string) {
 	code := catalog.ClassifyError(err).Code
 	if kind == ProbeSession && code == catalog.ConnReset {
+		// The catalog decides whether the warning explains the end: a 57P01 at an immediate shutdown does.
 		if n := t.notice.Load(); n != nil {
-			return catalog.Classify(catalog.Message{SQLState: n.Code, Text: n.Message}).Code,
-				n.Severity + ": " + n.Message + " (SQLSTATE " + n.Code + "), then the connection closed"
+			if c := catalog.Classify(catalog.Message{SQLState: n.Code, Text: n.Message}); c.Code != catalog.Unknown {
+				return c.Code, n.Severity + ": " + n.Message + " (SQLSTATE " + n.Code + "), then the connection closed"
+			}
 		}
 	}
 	var pgErr *pgconn.PgError
@@ -93,7 +92,7 @@ const factsQuery = "SELECT extract(epoch FROM pg_postmaster_start_time())::numer
 func (t *target) serverFacts(pg *pgconn.PgConn) (ServerFacts, *CertInfo, error) {
 	var f ServerFacts
 	nc := pg.Conn()
-	_ = nc.SetDeadline(time.Now().Add(timeoutFor(t.Settings)))
+	_ = nc.SetDeadline(time.Now().Add(probe.TimeoutFor(t.Settings)))
 	defer nc.SetDeadline(time.Time{})
 	res, err := pg.Exec(context.Background(), factsQuery).ReadAll()
 	if err != nil {
@@ -183,7 +182,7 @@ func (t *target) hold(ctx context.Context, pg *pgconn.PgConn) error {
 	nc := pg.Conn()
 	stop := context.AfterFunc(ctx, func() { _ = nc.SetDeadline(time.Unix(1, 0)) })
 	defer stop()
-	timeout := timeoutFor(t.Settings)
+	timeout := probe.TimeoutFor(t.Settings)
 	next := slot(time.Now().Add(t.Interval))
 	for {
 		_ = nc.SetReadDeadline(next)

@@ -66,7 +66,7 @@ type target struct {
 	refollow atomic.Bool // the addresses changed: the held session should reconnect
 
 	cfg    [2]*pgconn.Config             // the held session's and the logins', see configs
-	notice atomic.Pointer[pgconn.Notice] // the held session's last warning of class 57
+	notice atomic.Pointer[pgconn.Notice] // the held session's last notice
 }
 
 // openOutage is an outage that has not ended.
@@ -361,7 +361,7 @@ func (w *Watcher) diagnose(t *target, start time.Time) {
 		if !t.stillOpen(start) {
 			return
 		}
-		ctx, cancel := context.WithTimeout(w.ctx, 4*timeoutFor(t.Settings))
+		ctx, cancel := context.WithTimeout(w.ctx, 4*probe.TimeoutFor(t.Settings))
 		defer cancel()
 		r := probe.Run(ctx, t.Settings, probe.Options{Resolver: w.opts.Resolver})
 		if w.ctx.Err() != nil {

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
 )
 
@@ -137,14 +136,6 @@ func (w *Watcher) emit(ev Event) {
 			w.sinkErr = err
 		}
 	}
-}
-
-// timeoutFor is the deadline of one connection attempt: connect_timeout, or probe's default.
-func timeoutFor(s *settings.Settings) time.Duration {
-	if s.ConnectTimeout > 0 {
-		return s.ConnectTimeout
-	}
-	return probe.DefaultTimeout
 }
 
 // sleep waits for d or until ctx is done, and says whether to go on.

@@ -35,8 +35,8 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
   pgtriage check --firewall-rules rules.json "host=orders.postgres.database.azure.com user=app"`,
 		Args: cobra.MaximumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--format must be text or json, not %q", format)}
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			var rules *firewall.RuleSet
 			if rulesFile != "" {

@@ -34,8 +34,8 @@ Exit codes: 0 a cause was recognised, 1 nothing was, 3 bad usage (unreadable fil
   pgtriage explain --file /var/log/postgresql/postgresql-16-main.log
   pbpaste | pgtriage explain -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if format != "text" && format != "json" {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--format must be text or json, not %q", format)}
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			in, name, err := explainInput(cmd.InOrStdin(), file, args)
 			if err != nil {
@@ -46,7 +46,7 @@ Exit codes: 0 a cause was recognised, 1 nothing was, 3 bad usage (unreadable fil
 			}
 			matches, err := explain.Scan(in)
 			if err != nil {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("reading %s: %w", name, err)}
+				return usageError("reading %s: %w", name, err)
 			}
 			out := cmd.OutOrStdout()
 			if format == "json" {
@@ -92,10 +92,8 @@ func explainInput(stdin io.Reader, file string, args []string) (io.Reader, strin
 	case len(args) > 0:
 		return strings.NewReader(strings.Join(args, " ")), "the arguments", nil
 	}
-	if f, ok := stdin.(*os.File); ok {
-		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
-			return nil, "", errors.New("no text to explain: give it as arguments, with --file, or on standard input (see pgtriage explain --help)")
-		}
+	if isTerminal(stdin) {
+		return nil, "", errors.New("no text to explain: give it as arguments, with --file, or on standard input (see pgtriage explain --help)")
 	}
 	return stdin, "standard input", nil
 }

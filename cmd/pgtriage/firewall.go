@@ -88,21 +88,18 @@ type firewallRule struct {
 }
 
 func runFirewall(stdin io.Reader, stdout io.Writer, opts firewallOptions) error {
-	usage := func(format string, args ...any) error {
-		return &exitError{Code: usageExit, Err: fmt.Errorf(format, args...)}
-	}
-	if opts.format != "text" && opts.format != "json" {
-		return usage("--format %q: want text or json", opts.format)
+	if err := checkFormat(opts.format); err != nil {
+		return err
 	}
 	if opts.rules == "" {
-		return usage(`--rules is required: a file of firewall rules, or "-" for standard input`)
+		return usageError(`--rules is required: a file of firewall rules, or "-" for standard input`)
 	}
 	if opts.ip == "" {
-		return usage(`--ip is required: the client address the server sees (the host in "no pg_hba.conf entry for host ...")`)
+		return usageError(`--ip is required: the client address the server sees (the host in "no pg_hba.conf entry for host ...")`)
 	}
 	addr, err := parseClientAddr(opts.ip)
 	if err != nil {
-		return usage("--ip %q: %w", opts.ip, err)
+		return usageError("--ip %q: %w", opts.ip, err)
 	}
 	rs, err := readRules(stdin, opts.rules)
 	if err != nil {

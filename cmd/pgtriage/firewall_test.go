@@ -177,7 +177,7 @@ func TestFirewallBadInput(t *testing.T) {
 		{"--ip unspecified", "", []string{"firewall", "--rules", rules, "--ip", "0.0.0.0"},
 			"pgtriage: --ip \"0.0.0.0\": the unspecified address is never a client address\n"},
 		{"bad --format", "", []string{"firewall", "--rules", rules, "--ip", "203.0.113.7", "--format", "xml"},
-			"pgtriage: --format \"xml\": want text or json\n"},
+			"pgtriage: --format must be text or json, not \"xml\"\n"},
 		{"missing file", "", []string{"firewall", "--rules", "does-not-exist.json", "--ip", "203.0.113.7"},
 			"pgtriage: open does-not-exist.json: no such file or directory\n"},
 		{"malformed rules", "", []string{"firewall", "--rules", filepath.Join(firewallTestdata, "bad", "az-bad-address.json"), "--ip", "203.0.113.7"},

@@ -92,18 +92,14 @@ passwords. It runs until interrupted. The control API has no authentication: kee
 	return cmd
 }
 
-func usageError(format string, a ...any) error {
-	return &exitError{Code: usageExit, Err: fmt.Errorf(format, a...)}
-}
-
 // proxyConfig turns the flags into a faultproxy.Config.
 func proxyConfig(opts proxyOptions) (faultproxy.Config, []faultproxy.Fault, error) {
 	cfg := faultproxy.Config{Listen: opts.listen, Upstream: opts.upstream, NoClientTLS: opts.noClientTLS, Seed: opts.seed}
 	if opts.upstream == "" {
 		return cfg, nil, usageError("--upstream is required (host:port of the server)")
 	}
-	if opts.format != "text" && opts.format != "json" {
-		return cfg, nil, usageError("--format %q: must be text or json", opts.format)
+	if err := checkFormat(opts.format); err != nil {
+		return cfg, nil, err
 	}
 	if (opts.tlsCert == "") != (opts.tlsKey == "") {
 		return cfg, nil, usageError("--tls-cert and --tls-key go together")

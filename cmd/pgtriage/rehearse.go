@@ -55,7 +55,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			case printName != "":
 				src, ok := faultproxy.BuiltinSource(printName)
 				if !ok {
-					return &exitError{Code: usageExit, Err: fmt.Errorf("no built-in scenario %q (built in: %s)", printName, strings.Join(faultproxy.Builtins(), ", "))}
+					return usageError("no built-in scenario %q (built in: %s)", printName, strings.Join(faultproxy.Builtins(), ", "))
 				}
 				_, err := out.Write(src)
 				return err
@@ -63,17 +63,17 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if len(args) != 1 {
 				return &exitError{Code: usageExit, Err: errors.New("name a scenario (" + strings.Join(faultproxy.Builtins(), ", ") + ") or a scenario file")}
 			}
-			if format != "text" && format != "json" {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--format must be text or json, not %q", format)}
+			if err := checkFormat(format); err != nil {
+				return err
 			}
 			if upstream == "" {
 				return &exitError{Code: usageExit, Err: errors.New("--upstream HOST:PORT is required: the server the proxy forwards to")}
 			}
 			if _, _, err := net.SplitHostPort(upstream); err != nil {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--upstream %q: want HOST:PORT: %w", upstream, err)}
+				return usageError("--upstream %q: want HOST:PORT: %w", upstream, err)
 			}
 			if !(speed > 0) || math.IsInf(speed, 1) {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("--speed %v: must be a number more than 0", speed)}
+				return usageError("--speed %v: must be a number more than 0", speed)
 			}
 			s, err := loadScenario(cmd.InOrStdin(), args[0])
 			if err != nil {
@@ -95,7 +95,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 				err = r.WriteText(out)
 			}
 			if err != nil {
-				return &exitError{Code: usageExit, Err: err}
+				return &exitError{Code: 1, Err: err} // standard output is gone
 			}
 			if len(r.Clients) == 0 {
 				return &exitError{Code: 1, Err: errors.New("no client connected through the proxy: point your application at " + listen)}

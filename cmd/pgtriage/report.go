@@ -32,10 +32,10 @@ held session's latency over time.`,
 			defer f.Close()
 			events, skipped, err := watch.ReadEvents(f)
 			if err != nil {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("%s: %w", args[0], err)}
+				return usageError("%s: %w", args[0], err)
 			}
 			if len(events) == 0 {
-				return &exitError{Code: usageExit, Err: fmt.Errorf("%s: no watch events (%d lines skipped)", args[0], skipped)}
+				return usageError("%s: no watch events (%d lines skipped)", args[0], skipped)
 			}
 			var page bytes.Buffer
 			if err := htmlreport.Write(&page, events, htmlreport.Options{Title: title, Source: filepath.Base(args[0]), Skipped: skipped}); err != nil {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 
 	"github.com/spf13/cobra"
 )
@@ -72,9 +73,32 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 	return usageExit
 }
 
+// usageError is a command line that cannot be understood (exit 3).
+func usageError(format string, a ...any) error {
+	return &exitError{Code: usageExit, Err: fmt.Errorf(format, a...)}
+}
+
+// checkFormat accepts the two output formats every command offers.
+func checkFormat(format string) error {
+	if format != "text" && format != "json" {
+		return usageError("--format must be text or json, not %q", format)
+	}
+	return nil
+}
+
 // writeJSON writes one indented JSON object, the form of every command's --format json.
 func writeJSON(w io.Writer, v any) error {
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+// isTerminal says whether the reader or writer is a terminal.
+func isTerminal(stream any) bool {
+	f, ok := stream.(*os.File)
+	if !ok {
+		return false
+	}
+	st, err := f.Stat()
+	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net"
 	"net/http"
 	"os"
@@ -159,7 +158,7 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 	if metricsAddr != "" {
 		ln, err := net.Listen("tcp", metricsAddr)
 		if err != nil {
-			return &exitError{Code: usageExit, Err: fmt.Errorf("--metrics-addr: %w", err)}
+			return usageError("--metrics-addr: %w", err)
 		}
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", opts.Metrics.Handler())
@@ -187,14 +186,4 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		return &exitError{Code: 1, Err: err}
 	}
 	return nil
-}
-
-// isTerminal says whether w is a terminal.
-func isTerminal(w io.Writer) bool {
-	f, ok := w.(*os.File)
-	if !ok {
-		return false
-	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/internal/localpg"
 )
 
@@ -154,7 +155,7 @@ func (c *Cluster) StopSmart(t testing.TB) {
 		switch {
 		case err == nil:
 			conn.Close(context.Background()) // the signal has not arrived yet
-		case errors.As(err, &pgErr) && pgErr.Code == "57P03":
+		case catalog.ClassifyError(err).Code == catalog.ServerShuttingDown:
 			return
 		case !errors.As(err, &pgErr):
 			t.Fatalf("pgtest: server stopped instead of waiting in smart shutdown (hold a connection first): %v", err)
