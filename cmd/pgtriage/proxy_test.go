@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -87,6 +88,9 @@ func TestProxyCommand(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
+		}
 		resp, err := client.Do(req)
 		if err != nil {
 			t.Fatal(err)
@@ -157,10 +161,64 @@ func TestProxyCommandBadFlags(t *testing.T) {
 		{"proxy", "--upstream", "127.0.0.1:5432", "--tls-cert", "x.pem"},
 		{"proxy", "--upstream", "127.0.0.1:5432", "--fault", `{"kind":"sideways"}`},
 		{"proxy", "--upstream", "127.0.0.1:5432", "--fault", `{"kind":`},
+		// Every interface without a token: anyone on the network could inject faults.
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", "0.0.0.0:0"},
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", ":0"},
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", "127.0.0.1:0", "--control-token-file", "/nonexistent/token"},
 	} {
 		_, errOut, code := run(t, deps{}, append(args, "--listen", "127.0.0.1:0")...)
 		if code != usageExit || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, errOut, usageExit)
+		}
+	}
+}
+
+// TestProxyControlToken: with a token, every control request must carry it; the token is never printed.
+func TestProxyControlToken(t *testing.T) {
+	const token = "c0ntrol-t0ken-9f2"
+	file := t.TempDir() + "/token"
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := &syncBuffer{}
+	cmd := newProxyCmd()
+	cmd.SetOut(out)
+	// The upstream is never dialled: no client connects.
+	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--control", "127.0.0.1:0", "--control-token-file", file})
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	defer func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("proxy command: %v", err)
+		}
+		if strings.Contains(out.String(), token) {
+			t.Errorf("token in the output:\n%s", out)
+		}
+	}()
+	control := "http://" + waitOutput(t, out, regexp.MustCompile(`control API on http://(\S+)/faults`))[1]
+	client := &http.Client{Timeout: time.Minute}
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer wrong", 401}, {"Bearer " + token, 201}} {
+		req, err := http.NewRequest("POST", control+"/faults", strings.NewReader(`{"kind":"refuse"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || strings.Contains(string(body), token) {
+			t.Errorf("Authorization %q: %d %s, want %d", tt.auth, resp.StatusCode, body, tt.want)
 		}
 	}
 }
