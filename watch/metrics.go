@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // Metrics are the Prometheus metrics of a Watcher, named in blackbox_exporter's style with the target (and the
@@ -74,7 +75,7 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 		up:             m.up.WithLabelValues(name),
 		serverStart:    m.serverStart.WithLabelValues(name),
 		inRecovery:     m.inRecovery.WithLabelValues(name),
-		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, ProbeSession), m.duration.WithLabelValues(name, ProbeLogin)},
+		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, eventlog.ProbeSession), m.duration.WithLabelValues(name, eventlog.ProbeLogin)},
 		restarts:       m.restarts.WithLabelValues(name),
 		roleChanges:    m.roleChanges.WithLabelValues(name),
 		addressChanges: m.addressChanges.WithLabelValues(name),
@@ -95,11 +96,11 @@ func (tm *targetMetrics) failure(kind string, code catalog.Code) {
 	tm.vecs.failures.WithLabelValues(tm.name, kind, string(code)).Inc()
 }
 
-func (tm *targetMetrics) outageEnded(o *Outage) {
+func (tm *targetMetrics) outageEnded(o *eventlog.Outage) {
 	cause := string(o.Cause)
 	tm.vecs.outages.WithLabelValues(tm.name, cause).Inc()
 	tm.vecs.outageSeconds.WithLabelValues(tm.name, cause).Add(o.DurationSeconds)
-	if o.Verdict == VerdictEscalate {
+	if o.Verdict == eventlog.VerdictEscalate {
 		tm.vecs.escalations.WithLabelValues(tm.name, cause).Inc()
 	}
 }

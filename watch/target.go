@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/settings"
 )
 
@@ -54,14 +55,14 @@ type Options struct {
 
 // Sink receives events.
 type Sink interface {
-	Record(Event) error
+	Record(eventlog.Event) error
 }
 
 // SinkFunc adapts a function to Sink.
-type SinkFunc func(Event) error
+type SinkFunc func(eventlog.Event) error
 
 // Record calls f.
-func (f SinkFunc) Record(ev Event) error { return f(ev) }
+func (f SinkFunc) Record(ev eventlog.Event) error { return f(ev) }
 
 func (o *Options) defaults() {
 	if o.Interval <= 0 {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/settings"
 )
 
@@ -104,7 +105,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.ctx = ctx
 	now := time.Now()
 	w.restore(now)
-	start := Event{Time: now, Type: EventWatchStart, Targets: w.Targets()}
+	start := eventlog.Event{Time: now, Type: eventlog.EventWatchStart, Targets: w.Targets()}
 	if h := w.opts.History; h != nil {
 		start.Resumed, start.Note = h.Events > 0, h.Note
 	}
@@ -121,14 +122,14 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	w.wg.Wait()
-	w.emit(Event{Time: time.Now(), Type: EventWatchStop})
+	w.emit(eventlog.Event{Time: time.Now(), Type: eventlog.EventWatchStop})
 	w.emitMu.Lock()
 	defer w.emitMu.Unlock()
 	return w.sinkErr
 }
 
 // emit hands an event to every sink. A sink's error is kept for Run to return, and watching goes on.
-func (w *Watcher) emit(ev Event) {
+func (w *Watcher) emit(ev eventlog.Event) {
 	w.emitMu.Lock()
 	defer w.emitMu.Unlock()
 	for _, s := range w.opts.Sinks {
