@@ -34,6 +34,7 @@ const (
 	EventCertExpiring   EventType = "cert_expiring"    // the server certificate expires within the warning time: Cert
 	EventLatency        EventType = "latency"          // a summary of the probe round trips since the last one: Latency
 	EventServer         EventType = "server"           // the server facts first seen in a run: Server
+	EventDropped        EventType = "events_dropped"   // this sink was blocked and missed events: Dropped
 )
 
 // Probe kinds: the held session's query, and a fresh login.
@@ -61,6 +62,7 @@ type Event struct {
 	Server      *ServerFacts     `json:"server,omitempty"`
 	Targets     []string         `json:"targets,omitempty"`
 	Resumed     bool             `json:"resumed,omitempty"`
+	Dropped     int              `json:"dropped,omitempty"`
 	// Note says something a reader needs, e.g. that a torn last line was dropped when the log was continued.
 	Note string `json:"note,omitempty"`
 }

@@ -22,6 +22,7 @@ type Metrics struct {
 	failures                                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	dropped                                 prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
@@ -47,9 +48,11 @@ func NewMetrics() *Metrics {
 		restarts:       c("pgtriage_server_restarts_total", "Server restarts seen (pg_postmaster_start_time changed).", "target"),
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
+			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -86,6 +86,8 @@ func (v *View) eventLine(ev eventlog.Event) string {
 		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), ev.Target, ev.Cert.Subject, ev.Cert.NotAfter.Format(time.DateOnly))
 	case eventlog.EventCertExpiring:
 		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), ev.Target, ev.Note, ev.Cert.NotAfter.Format(time.RFC3339))
+	case eventlog.EventDropped:
+		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), ev.Note)
 	}
 	return ""
 }
