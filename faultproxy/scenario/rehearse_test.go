@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
@@ -40,17 +38,17 @@ steps:
 		Proxy: faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream(c), OnEvent: func(faultproxy.Event) { seen.Add(1) }},
 		Log:   &log,
 		Ready: func(_ context.Context, p *faultproxy.Proxy) error {
-			cfg, err := pgx.ParseConfig(proxyConnString(p, "user=app", "password=secret", "sslmode=disable"))
+			cfg, err := appConfig(p)
 			if err != nil {
 				return err
 			}
 			wg.Go(func() { app.run(ctx, cfg) })
-			waitFor(t, "the first query", func() bool { return app.okAfter(time.Time{}) })
+			pgtest.WaitFor(t, "the first query", func() bool { return app.okAfter(time.Time{}) })
 			return nil
 		},
 		Settle: func(context.Context) error {
 			over := time.Now()
-			waitFor(t, "the application to be back", func() bool { return app.okAfter(over) })
+			pgtest.WaitFor(t, "the application to be back", func() bool { return app.okAfter(over) })
 			return nil
 		},
 	})

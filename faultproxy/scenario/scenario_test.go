@@ -212,14 +212,14 @@ func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed flo
 		Ready: func(_ context.Context, p *faultproxy.Proxy) error {
 			proxy = p
 			for _, cl := range clients {
-				cfg, err := pgx.ParseConfig(proxyConnString(p, "user=app", "password=secret", "sslmode=disable"))
+				cfg, err := appConfig(p)
 				if err != nil {
 					return err
 				}
 				wg.Go(func() { cl.run(ctx, cfg) })
 			}
 			for _, cl := range clients {
-				waitFor(t, cl.name+"'s first query", func() bool { return cl.okAfter(time.Time{}) })
+				pgtest.WaitFor(t, cl.name+"'s first query", func() bool { return cl.okAfter(time.Time{}) })
 			}
 			return nil
 		},
@@ -229,7 +229,7 @@ func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed flo
 			}
 			over := time.Now()
 			for _, cl := range clients {
-				waitFor(t, cl.name+" to be back", func() bool { return cl.okAfter(over) })
+				pgtest.WaitFor(t, cl.name+" to be back", func() bool { return cl.okAfter(over) })
 			}
 			return nil
 		},
@@ -365,26 +365,13 @@ func TestScenarioRunCancel(t *testing.T) {
 
 func upstream(c *pgtest.Cluster) string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
 
-// proxyConnString is a connection string for p with the extra settings kv.
-func proxyConnString(p *faultproxy.Proxy, kv ...string) string {
-	host, port, _ := net.SplitHostPort(p.Addr())
-	return strings.Join(append([]string{"host=" + host, "port=" + port, "connect_timeout=10", "dbname=postgres"}, kv...), " ")
+// appConfig connects to p as the test servers' role app, without TLS.
+func appConfig(p *faultproxy.Proxy) (*pgx.ConnConfig, error) {
+	return pgx.ParseConfig("postgres://app:secret@" + p.Addr() + "/postgres?sslmode=disable&connect_timeout=10")
 }
 
 func testCtx(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-// waitFor polls cond until it holds or a minute passes.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
