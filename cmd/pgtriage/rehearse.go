@@ -152,7 +152,7 @@ func loadScenario(stdin io.Reader, arg string) (*scenario.Scenario, error) {
 		r = f
 	}
 	// One byte more than a scenario may have, so that the parser can say the file is too big.
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	data, err := io.ReadAll(io.LimitReader(r, scenario.MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", arg, err)
 	}

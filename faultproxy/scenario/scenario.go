@@ -48,8 +48,9 @@ type change struct {
 // maxOffset bounds offsets and `for` durations: a rehearsal lasts minutes, and sums of offsets cannot overflow.
 const maxOffset = 24 * time.Hour
 
-// maxScenarioSize bounds a scenario file: a hand-written timeline is a few kilobytes.
-const maxScenarioSize = 1 << 20
+// MaxFileSize bounds a scenario file: a hand-written timeline is a few kilobytes. Readers read one byte more, so
+// that Parse can say the file is too big.
+const MaxFileSize = 1 << 20
 
 // Parse reads a scenario file; name is used in errors ("file.yaml:12: steps[1].add[0].kind: ...").
 //
@@ -73,8 +74,8 @@ const maxScenarioSize = 1 << 20
 // later `remove`, so that a scenario always ends with the proxy as it found it. A fault without an id gets
 // KIND-STEP (e.g. "refuse-2", counting steps from 1).
 func Parse(name string, data []byte) (*Scenario, error) {
-	if len(data) > maxScenarioSize {
-		return nil, fmt.Errorf("%s: %d bytes: a scenario file may have at most %d", name, len(data), maxScenarioSize)
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes: a scenario file may have at most %d", name, len(data), MaxFileSize)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
