@@ -16,8 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
-	"github.com/pgtriage/pgtriage/watch"
 )
 
 const watchPassword = "cl1-w4tch-pw"
@@ -173,7 +173,7 @@ func TestWatchSignal(t *testing.T) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	evs, skipped, err := watch.ReadEvents(f)
+	evs, skipped, err := eventlog.ReadEvents(f)
 	if err != nil || skipped != 0 || len(evs) < 3 || !strings.Contains(last, `"type":"watch_stop"`) {
 		t.Errorf("log after SIGTERM: %d events, %d skipped, %v; last line %s", len(evs), skipped, err, last)
 	}
