@@ -56,26 +56,33 @@ func waitOutput(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
 	}
 }
 
+// runProxyCmd runs `pgtriage proxy` with args until the test ends, and returns its output.
+func runProxyCmd(t *testing.T, args ...string) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := newProxyCmd()
+	cmd.SetOut(out)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("proxy command: %v", err)
+		}
+	})
+	return out
+}
+
 // TestProxyCommand runs `pgtriage proxy` in front of a real server and
 // drives it through its HTTP control API.
 func TestProxyCommand(t *testing.T) {
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
-	out := &syncBuffer{}
-	cmd := newProxyCmd()
-	cmd.SetOut(out)
-	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+	out := runProxyCmd(t, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
 		"--upstream", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
-		"--fault", `{"kind":"latency","delay":"1ms"}`})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("proxy command: %v", err)
-		}
-	}()
+		"--fault", `{"kind":"latency","delay":"1ms"}`)
 	listen := waitOutput(t, out, regexp.MustCompile(`listening on (\S+),`))[1]
 	control := "http://" + waitOutput(t, out, regexp.MustCompile(`control API on http://(\S+)/faults`))[1]
 	host, port, _ := net.SplitHostPort(listen)
@@ -180,23 +187,13 @@ func TestProxyControlToken(t *testing.T) {
 	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	out := &syncBuffer{}
-	cmd := newProxyCmd()
-	cmd.SetOut(out)
 	// The upstream is never dialled: no client connects.
-	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--control", "127.0.0.1:0", "--control-token-file", file})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("proxy command: %v", err)
-		}
+	out := runProxyCmd(t, "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--control", "127.0.0.1:0", "--control-token-file", file)
+	t.Cleanup(func() {
 		if strings.Contains(out.String(), token) {
 			t.Errorf("token in the output:\n%s", out)
 		}
-	}()
+	})
 	control := "http://" + waitOutput(t, out, regexp.MustCompile(`control API on http://(\S+)/faults`))[1]
 	client := &http.Client{Timeout: time.Minute}
 	for _, tt := range []struct {

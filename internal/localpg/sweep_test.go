@@ -27,6 +27,21 @@ func testServer(t *testing.T) *server {
 	return srv
 }
 
+// startCluster starts a cluster for the test and returns it with its postmaster's pid.
+func startCluster(t *testing.T, srv *server) (*Cluster, int) {
+	t.Helper()
+	c, err := Start(context.Background(), Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	pid, ok := srv.postmaster(c.data)
+	if !ok {
+		t.Fatal("the postmaster of a running cluster is not recognised")
+	}
+	return c, pid
+}
+
 // deadPid returns the pid of a process that has exited.
 func deadPid(t *testing.T) int {
 	t.Helper()
@@ -65,15 +80,7 @@ func TestSweepForgedDirectories(t *testing.T) {
 	uid, _ := strconv.Atoi(nobody.Uid)
 	gid, _ := strconv.Atoi(nobody.Gid)
 
-	other, err := Start(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { other.Close() })
-	otherPid, ok := srv.postmaster(other.data)
-	if !ok {
-		t.Fatal("the postmaster of a running cluster is not recognised")
-	}
+	other, otherPid := startCluster(t, srv)
 	sleeper := exec.Command("sleep", "600") // a process of root
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
@@ -167,15 +174,7 @@ func leftover(t *testing.T, srv *server, dir string, owner, pid int) {
 // TestSweepLeftover: the cluster of a process that died is stopped and removed.
 func TestSweepLeftover(t *testing.T) {
 	srv := testServer(t)
-	c, err := Start(context.Background(), Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	pid, ok := srv.postmaster(c.data)
-	if !ok {
-		t.Fatal("the postmaster of a running cluster is not recognised")
-	}
+	c, pid := startCluster(t, srv)
 	if err := os.WriteFile(filepath.Join(c.Dir, ownerFile), []byte(strconv.Itoa(deadPid(t))), 0o644); err != nil {
 		t.Fatal(err)
 	}
