@@ -280,7 +280,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	if f.facts == nil {
 		f.facts = catalog.Facts{}
 	}
-	f.facts["method"] = method
+	f.facts[catalog.FactMethod] = method
 	switch {
 	case authOK:
 		// Authenticated, then refused: the database, the limits or the server state.

@@ -116,7 +116,7 @@ func verifyCertificate(chain []*x509.Certificate, s *settings.Settings, host str
 	if mode != "verify-ca" && mode != "verify-full" {
 		return nil
 	}
-	facts := catalog.Facts{"cert_names": strings.Join(res.names, ", "), "cert_not_after": res.expires.UTC().Format(time.DateOnly)}
+	facts := catalog.Facts{catalog.FactCertNames: strings.Join(res.names, ", "), catalog.FactCertNotAfter: res.expires.UTC().Format(time.DateOnly)}
 	fail := func(code catalog.Code, evidence string) *failure {
 		return &failure{stage: "tls", code: code, answered: true, evidence: evidence, facts: facts}
 	}

@@ -44,12 +44,12 @@ func serverFailure(stage, severity, sqlstate, message, detail string) *failure {
 		evidence += " DETAIL: " + detail
 	}
 	return &failure{stage: stage, code: c.Code, sqlstate: sqlstate, evidence: evidence, answered: true,
-		facts: catalog.Facts{"client_addr": catalog.ClientAddr(message)}}
+		facts: catalog.Facts{catalog.FactClientAddr: catalog.ClientAddr(message)}}
 }
 
 // diagnose turns a cause and a failure into the verdict, with steps filled in from the facts.
-func diagnose(c *catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
-	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts["client_addr"]}
+func diagnose(c catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
+	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts[catalog.FactClientAddr]}
 	d.Summary = c.SummaryFor(facts)
 	if f != nil {
 		d.SQLState = f.sqlstate

@@ -11,7 +11,7 @@ import (
 // Verdict is what the retry helpers make of an error.
 type Verdict struct {
 	// Cause is the catalog's cause (catalog.ClassifyError): the same answer pgtriage check and explain give.
-	Cause *catalog.Cause
+	Cause catalog.Cause
 	// Retry says a new attempt of the whole unit of work may succeed: the cause is transient (a restart, a
 	// failover, a burst of connections, a serialization failure or deadlock), or the server refused the connection,
 	// which a restart shows for a moment (tcp.refused is persistent in the catalog because a server that stays
