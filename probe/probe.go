@@ -127,12 +127,12 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 
 // Invalid is the report for settings that could not be used: config.invalid, no attempt made.
 func Invalid(target string, err error) *Report {
-	f := &failure{stage: "settings", code: catalog.ConfigInvalid, evidence: err.Error()}
+	f := &failure{stage: StageSettings, code: catalog.ConfigInvalid, evidence: err.Error()}
 	return &Report{
 		Target:    target,
 		Status:    StatusNoAttempt,
 		Diagnosis: diagnose(catalog.Lookup(catalog.ConfigInvalid), f, catalog.Facts{}),
-		Stages:    []Stage{{Name: "settings", Status: StageFail, Detail: err.Error()}},
+		Stages:    []Stage{{Name: StageSettings, Status: StageFail, Detail: err.Error()}},
 		Findings:  []Finding{},
 	}
 }
@@ -152,7 +152,7 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 	if s.TargetSessionAttrs != "" && s.TargetSessionAttrs != "any" {
 		detail = append(detail, "target_session_attrs="+s.TargetSessionAttrs)
 	}
-	st := Stage{Name: "settings", Status: StageOK, Detail: strings.Join(detail, "; ")}
+	st := Stage{Name: StageSettings, Status: StageOK, Detail: strings.Join(detail, "; ")}
 	if len(s.Warnings) > 0 {
 		st.Status = StageWarn
 	}
@@ -188,7 +188,7 @@ func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
 // did (a refusal says more than a time-out), and otherwise the first in libpq's order.
 func decisive(failures []*failure) *failure {
 	if len(failures) == 0 {
-		return &failure{stage: "dns", code: catalog.ConfigInvalid, evidence: "no host to connect to"}
+		return &failure{stage: StageDNS, code: catalog.ConfigInvalid, evidence: "no host to connect to"}
 	}
 	for _, f := range failures {
 		if f.answered {

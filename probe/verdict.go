@@ -8,7 +8,7 @@ import (
 
 // failure is why one stage stopped, before it becomes the verdict.
 type failure struct {
-	stage    string
+	stage    StageName
 	code     catalog.Code
 	sqlstate string
 	evidence string
@@ -22,22 +22,22 @@ type failure struct {
 
 // networkFailure classifies a Go network error through the catalog. A time-out before the TCP connection is a
 // dropped SYN; after it, a server that does not answer.
-func networkFailure(stage string, err error, answered bool) *failure {
+func networkFailure(stage StageName, err error, answered bool) *failure {
 	code := catalog.ClassifyError(err).Code
 	if isTimeout(err) {
 		code = catalog.TCPTimeout
-		if stage != "tcp" && stage != "dns" {
+		if stage != StageTCP && stage != StageDNS {
 			code = catalog.ServerUnresponsive
 		}
 	}
-	if stage == "dns" && code != catalog.DNSNotFound {
+	if stage == StageDNS && code != catalog.DNSNotFound {
 		code = catalog.DNSFailed
 	}
 	return &failure{stage: stage, code: code, evidence: err.Error(), answered: answered}
 }
 
 // serverFailure classifies an error the server sent, by SQLSTATE and message.
-func serverFailure(stage, severity, sqlstate, message, detail string) *failure {
+func serverFailure(stage StageName, severity, sqlstate, message, detail string) *failure {
 	c := catalog.Classify(catalog.Message{SQLState: sqlstate, Text: message + "\n" + detail})
 	evidence := fmt.Sprintf("%s: %s (SQLSTATE %s)", severity, message, sqlstate)
 	if detail != "" {
