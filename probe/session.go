@@ -201,11 +201,100 @@ func verification(mode string) string {
 	return "not verified (sslmode=" + mode + ")"
 }
 
-// startup hands the connection to pgx for the startup and authentication, recording every message. Without a
-// password, the password methods are refused before anything is sent, as libpq's "no password supplied".
+// startup hands the connection to pgx for the startup and authentication, recording every message.
 func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgconn.PgConn, bool) {
-	s := p.settings
-	cfg := s.TargetConfig(a.d.ep.index) // libpq looks up the passfile for each host
+	cfg := a.startupConfig(p, conn)
+	noPassword := cfg.Password == ""
+	start := time.Now()
+	connectCtx, identified := p.watchSilence(ctx, a)
+	pg, err := pgconn.ConnectConfig(connectCtx, cfg)
+	if f := identified(); f != nil && err != nil {
+		a.failAt(start, f)
+		return nil, false
+	}
+	a.rec.mu.Lock()
+	h := startupExchange{methods: append([]string(nil), a.rec.methods...), authOK: a.rec.authOK, afterPassword: a.rec.afterPassword,
+		garbage: a.rec.garbage, answered: a.rec.answered}
+	a.rec.mu.Unlock()
+	if err == nil {
+		a.startupAndAuth(start, h.methods, StageOK)
+		return pg, true
+	}
+
+	f := startupFailure(err, h, noPassword)
+	switch {
+	case h.authOK:
+		// Authenticated, then refused: the database, the limits or the server state.
+		a.startupAndAuth(start, h.methods, StageOK)
+		f.stage = StageServer
+	case h.afterPassword:
+		a.startupAndAuth(start, h.methods, StageFail)
+		f.stage = StageAuth
+	}
+	failStart := start // the startup's own failure takes the whole exchange
+	switch f.stage {
+	case StageAuth:
+		failStart = a.rec.askedAt()
+	case StageServer:
+		failStart = time.Time{}
+	}
+	a.failAt(failStart, f)
+	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
+	// the answer is TLS, not a missing line.
+	if f.code == catalog.AuthHBARejected && p.settings.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
+		f.code = catalog.TLSRequired
+		f.evidence += "; over TLS the same client, role and database are admitted (hostssl)"
+		a.stages[len(a.stages)-1].Detail = f.evidence
+	}
+	return nil, false
+}
+
+// startupExchange is what the recorder saw of a startup: the authentication methods the server asked for, whether it
+// accepted the client, whether a password went out, and any bytes that were not PostgreSQL's.
+type startupExchange struct {
+	methods       []string
+	authOK        bool
+	afterPassword bool
+	garbage       []byte
+	answered      bool // a PostgreSQL server answered
+}
+
+// startupFailure classifies a startup that failed with err, from what the server said and asked for. Its stage is
+// the startup's; the caller moves it to auth or server when the exchange got that far.
+func startupFailure(err error, h startupExchange, noPassword bool) *failure {
+	method := strings.Join(h.methods, ", ")
+	asked := len(h.methods) > 0 && !h.afterPassword && !h.authOK // asked for a method, and nothing was sent
+	var f *failure
+	var pgErr *pgconn.PgError
+	switch {
+	case h.garbage != nil:
+		f = notPostgres(StageStartup, h.garbage)
+	case errors.As(err, &pgErr):
+		f = serverFailure(StageStartup, pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
+	case noPassword && asked:
+		// The server asked for a password and require_auth stopped pgx before it sent one.
+		f = &failure{stage: StageStartup, code: catalog.AuthNoPassword, answered: true,
+			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
+	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		f = &failure{stage: StageStartup, code: catalog.ServerUnresponsive,
+			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
+	default:
+		f = networkFailure(StageStartup, err, h.answered)
+		if f.code == catalog.Unknown && asked {
+			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
+			// (GSSAPI and SSPI need a provider pgtriage does not build in).
+			f.code = catalog.AuthMethodUnsupported
+			f.evidence = fmt.Sprintf("pg_hba.conf admits the client with %s, which pgtriage cannot do (%v); a client that supports it, such as psql built with GSSAPI, may connect", method, err)
+		}
+	}
+	f.facts = f.facts.Merge(catalog.Facts{catalog.FactMethod: method})
+	return f
+}
+
+// startupConfig is pgx's configuration for a startup over conn, already connected (and TLS done). Without a
+// password, the password methods are refused before anything is sent, as libpq's "no password supplied".
+func (a *attempt) startupConfig(p *prober, conn net.Conn) *pgconn.Config {
+	cfg := p.settings.TargetConfig(a.d.ep.index) // libpq looks up the passfile for each host
 	cfg.Fallbacks = nil
 	cfg.TLSConfig = nil // TLS is already done on conn
 	cfg.SSLNegotiation = ""
@@ -237,75 +326,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "pgtriage"
 	}
-
-	start := time.Now()
-	connectCtx, identified := p.watchSilence(ctx, a)
-	pg, err := pgconn.ConnectConfig(connectCtx, cfg)
-	if f := identified(); f != nil && err != nil {
-		a.failAt(start, f)
-		return nil, false
-	}
-	a.rec.mu.Lock()
-	methods, authOK, afterPassword, garbage := append([]string(nil), a.rec.methods...), a.rec.authOK, a.rec.afterPassword, a.rec.garbage
-	a.rec.mu.Unlock()
-	method := strings.Join(methods, ", ")
-	if err == nil {
-		a.startupAndAuth(start, methods, StageOK)
-		return pg, true
-	}
-
-	var f *failure
-	var pgErr *pgconn.PgError
-	switch {
-	case garbage != nil:
-		f = notPostgres(StageStartup, garbage)
-	case errors.As(err, &pgErr):
-		f = serverFailure(StageStartup, pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
-	case noPassword && len(methods) > 0 && !afterPassword && !authOK:
-		// The server asked for a password and require_auth stopped pgx before it sent one.
-		f = &failure{stage: StageStartup, code: catalog.AuthNoPassword, answered: true,
-			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
-	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		f = &failure{stage: StageStartup, code: catalog.ServerUnresponsive,
-			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
-	default:
-		f = networkFailure(StageStartup, err, a.rec.answered)
-		if f.code == catalog.Unknown && len(methods) > 0 && !afterPassword && !authOK {
-			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
-			// (GSSAPI and SSPI need a provider pgtriage does not build in).
-			f.code = catalog.AuthMethodUnsupported
-			f.evidence = fmt.Sprintf("pg_hba.conf admits the client with %s, which pgtriage cannot do (%v); a client that supports it, such as psql built with GSSAPI, may connect", method, err)
-		}
-	}
-	if f.facts == nil {
-		f.facts = catalog.Facts{}
-	}
-	f.facts[catalog.FactMethod] = method
-	switch {
-	case authOK:
-		// Authenticated, then refused: the database, the limits or the server state.
-		a.startupAndAuth(start, methods, StageOK)
-		f.stage = StageServer
-	case afterPassword:
-		a.startupAndAuth(start, methods, StageFail)
-		f.stage = StageAuth
-	}
-	failStart := start // the startup's own failure takes the whole exchange
-	switch f.stage {
-	case StageAuth:
-		failStart = a.rec.askedAt()
-	case StageServer:
-		failStart = time.Time{}
-	}
-	a.failAt(failStart, f)
-	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
-	// the answer is TLS, not a missing line.
-	if f.code == catalog.AuthHBARejected && s.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
-		f.code = catalog.TLSRequired
-		f.evidence += "; over TLS the same client, role and database are admitted (hostssl)"
-		a.stages[len(a.stages)-1].Detail = f.evidence
-	}
-	return nil, false
+	return cfg
 }
 
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn
