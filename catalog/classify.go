@@ -34,8 +34,8 @@ func Classify(m Message) Cause {
 	return *c
 }
 
-// Verdict is a cause recognised in a text, with the SQLSTATE found and where the deciding words are.
-type Verdict struct {
+// Recognition is a cause recognised in a text, with the SQLSTATE found and where the deciding words are.
+type Recognition struct {
 	Cause    Cause
 	SQLState string
 	// Start and End are the byte offsets in the text of the pattern or SQLSTATE that decided; both 0 when the
@@ -44,10 +44,10 @@ type Verdict struct {
 }
 
 // Recognize parses a text as any client or the server printed it (see [Parse]) and classifies it (see [Classify]).
-func Recognize(text string) Verdict {
+func Recognize(text string) Recognition {
 	m := Parse(text)
 	c, start, end := classify(m)
-	return Verdict{Cause: *c, SQLState: m.SQLState, Start: start, End: end}
+	return Recognition{Cause: *c, SQLState: m.SQLState, Start: start, End: end}
 }
 
 func classify(m Message) (best *Cause, start, end int) {

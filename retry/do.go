@@ -26,7 +26,7 @@ func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 
 // DoAtMostOnce is Do for a statement that must not take effect twice (an INSERT without a unique key, say, in its
 // own implicit transaction). It retries only where the error proves the statement did not take effect (see
-// Verdict.NotApplied): the connection could not be made, or the server refused the statement with an ERROR and
+// Classification.NotApplied): the connection could not be made, or the server refused the statement with an ERROR and
 // kept the connection. When the connection broke after the statement was sent, the outcome is unknown:
 // it returns an error wrapping ErrCommitUnknown instead of running the statement again.
 //

@@ -180,7 +180,7 @@ func TestPgxSafeToRetryAfterALostAnswer(t *testing.T) {
 	proxy.arm(t, "COMMIT")
 	err = tx.Commit(ctx)
 	if !pgconn.SafeToRetry(err) || count(t, ctx, c, "lost answer") != 1 {
-		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Verdict.NotApplied",
+		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Classification.NotApplied",
 			err, pgconn.SafeToRetry(err), count(t, ctx, c, "lost answer"))
 	}
 }
