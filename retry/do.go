@@ -16,11 +16,11 @@ import (
 // Do allocates nothing when fn succeeds at once (fn's own closure aside). An error fn returns that is not worth
 // retrying comes back as it is; when the retries run out, a *GaveUpError wraps the last one.
 func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
-	return p.run(ctx, func(ctx context.Context) (error, bool) {
+	return p.run(ctx, func(ctx context.Context) (bool, error) {
 		if err := fn(ctx); err != nil {
-			return err, Classify(err).Retry
+			return Classify(err).Retry, err
 		}
-		return nil, false
+		return false, nil
 	})
 }
 
@@ -35,16 +35,16 @@ func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 // so after some lost answers (TestDatabaseSQLRunsAStatementAgain). Writes through database/sql belong in
 // SQLTxKey, since database/sql never re-runs a statement inside a transaction.
 func DoAtMostOnce(ctx context.Context, p *Policy, fn func(context.Context) error) error {
-	return p.run(ctx, func(ctx context.Context) (error, bool) {
+	return p.run(ctx, func(ctx context.Context) (bool, error) {
 		err := fn(ctx)
 		if err == nil {
-			return nil, false
+			return false, nil
 		}
 		v := Classify(err)
 		if v.Retry && !v.NotApplied {
-			return fmt.Errorf("%w: %w", ErrCommitUnknown, err), false
+			return false, fmt.Errorf("%w: %w", ErrCommitUnknown, err)
 		}
-		return err, v.Retry
+		return v.Retry, err
 	})
 }
 
@@ -74,14 +74,14 @@ func (e *GaveUpError) Unwrap() []error {
 	return []error{e.Err}
 }
 
-// run is the loop under every helper: attempt returns its error and whether a retry may clear it.
-func (p *Policy) run(ctx context.Context, attempt func(context.Context) (error, bool)) error {
+// run is the loop under every helper: attempt returns whether a retry may clear its error, and the error.
+func (p *Policy) run(ctx context.Context, attempt func(context.Context) (bool, error)) error {
 	if p == nil {
 		p = Interactive()
 	}
 	start := time.Now()
 	for n := 1; ; n++ {
-		err, again := attempt(ctx)
+		again, err := attempt(ctx)
 		if err == nil || !again {
 			return err
 		}
