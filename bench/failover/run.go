@@ -89,11 +89,11 @@ func newWriter(app string, pool *pgxpool.Pool, db *sql.DB, policy *retry.Policy)
 		}, nil
 	case "retry":
 		return func(ctx context.Context, request string) error {
-			return retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: request}, insert(ctx, request))
+			return retry.TxKey(ctx, pool, retry.TxKeyOptions{Policy: policy, Key: retry.Key{Value: request}}, insert(ctx, request))
 		}, nil
 	case "sqlretry":
 		return func(ctx context.Context, request string) error {
-			return retry.SQLTxKey(ctx, db, policy, nil, retry.Key{Value: request}, func(tx *sql.Tx) error {
+			return retry.SQLTxKey(ctx, db, retry.SQLTxKeyOptions{Policy: policy, Key: retry.Key{Value: request}}, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO failover_rows (request) VALUES ($1)`, request)
 				return err
 			})
