@@ -236,7 +236,7 @@ func TestEvidenceHidesPasswords(t *testing.T) {
 
 // A role name from the text goes into the suggested SQL as one quoted identifier, not as more SQL.
 func TestStepsQuoteNamesFromText(t *testing.T) {
-	ms := String(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  role "x; DROP DATABASE orders; --" does not exist`)
+	ms := ScanText(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  role "x; DROP DATABASE orders; --" does not exist`)
 	if len(ms) != 1 || ms[0].Code != catalog.AuthRoleNotFound {
 		t.Fatalf("got %v, want one auth.role_not_found", summarise(ms))
 	}

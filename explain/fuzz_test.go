@@ -56,7 +56,7 @@ func FuzzScan(f *testing.F) {
 		for _, planted := range []string{"password=" + secret, "POSTGRES_PASSWORD='" + secret + "'", `"dbPassword": "` + secret + `"`,
 			"postgres://app:p@" + secret + "@db/orders", "app:" + secret + "@db:5432", "api_token: " + secret} {
 			text := string(data) + "\nconnection to server failed (" + planted + "): FATAL:  password authentication failed for user \"app\"\n"
-			for _, m := range String(text) {
+			for _, m := range ScanText(text) {
 				if strings.Contains(m.Evidence, secret) {
 					t.Fatalf("evidence %q holds the secret planted as %q", m.Evidence, planted)
 				}
