@@ -57,7 +57,7 @@ const (
 // Within a row: what it is, whether it clears by itself, what to do, how the managed services differ, and how to
 // recognise it. Text patterns are lower case (ASCII letters; see lowerASCII). The words of PostgreSQL's translations
 // are added to the rows from translations.go.
-var causes = withTranslations([]Cause{
+var causes = withTranslations(append([]Cause{
 	{
 		Code: OK, Category: None,
 		Summary: "The connection succeeded.",
@@ -396,7 +396,7 @@ var causes = withTranslations([]Cause{
 		matchers: []matcher{
 			{sqlstate: "28P01"},
 			// Not "authentication failed for user" alone: peer, ident, LDAP and the others say it too.
-			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server"}},
+			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server", "re:the password that was provided for the role \\S+ is wrong"}},
 		},
 	},
 	{
@@ -733,4 +733,4 @@ var causes = withTranslations([]Cause{
 			{text: []string{"deadlock detected"}},
 		},
 	},
-})
+}, poolerCauses...))
