@@ -1,5 +1,7 @@
 package catalog
 
+import "strings"
+
 // Codes of the connection poolers and the providers' front doors (PgBouncer, Azure's built-in PgBouncer, Supavisor,
 // PgCat, PgDog, RDS Proxy, Neon's proxy): failures that the pooler itself decides, in front of the server.
 const (
@@ -193,7 +195,7 @@ var poolerCauses = []Cause{
 		matchers: []matcher{
 			// PgBouncer src/janitor.c; PgCat src/client.rs "idle transaction timeout", "pool statement timeout"; PgDog
 			// ErrorResponse::client_idle_timeout and client_login_timeout.
-			{text: []string{"client_idle_timeout", "idle transaction timeout", "idle_transaction_timeout", "client_login_timeout", "re:fatal:\\s+query_timeout", "re:error:\\s+query_timeout", "pool statement timeout", "disconnecting idle client", "disconnecting idle in transaction client", "suspend_timeout"}},
+			{text: []string{"client_idle_timeout", "idle transaction timeout", "idle_transaction_timeout", "client_login_timeout", "re:fatal:\\s+query_timeout", "re:error:\\s+query_timeout", "re:^query_timeout", "pool statement timeout", "disconnecting idle client", "disconnecting idle in transaction client", "suspend_timeout"}},
 		},
 	},
 	{
@@ -234,7 +236,7 @@ var poolerCauses = []Cause{
 		matchers: []matcher{
 			// PgBouncer src/client.c: "SSL required"; PgDog ErrorResponse::tls_required; Supavisor
 			// errors/ssl_required_error.ex; Neon proxy/src/auth (ERR_INSECURE_CONNECTION); RDS Proxy troubleshooting.
-			{text: []string{"re:fatal:\\s+ssl required", "re:error:\\s+ssl required", "only tls connections are allowed", "ssl connection is required for user", "this rds proxy requires tls connections", "iam authentication is allowed only with ssl connections", "iam is allowed only with ssl connections"}},
+			{text: []string{"re:fatal:\\s+ssl required", "re:error:\\s+ssl required", "re:^ssl required", "only tls connections are allowed", "ssl connection is required for user", "this rds proxy requires tls connections", "iam authentication is allowed only with ssl connections", "iam is allowed only with ssl connections"}},
 			// Neon's refusal of a connection without TLS comes after psql's sslmode=prefer tried TLS first and failed for
 			// another reason, which is the one to act on.
 			{text: []string{"connection is insecure (try using"}, weak: true},
@@ -251,7 +253,7 @@ var poolerCauses = []Cause{
 			// PgBouncer src/objects.c "pooler is shutting down", "database \"%s\" is disabled", "pause failed",
 			// src/janitor.c "server shutting down"; PgDog ErrorResponse::shutting_down; Supavisor
 			// errors/pool_terminating_error.ex.
-			{text: []string{"pooler is shutting down", "re:database \"[^\"]*\" is disabled", "pgdog is shutting down", "re:fatal:\\s+server shutting down", "re:error:\\s+server shutting down", "re:fatal:\\s+pause failed", "re:error:\\s+pause failed", "pool is terminating", "tenant is banned"}},
+			{text: []string{"pooler is shutting down", "re:database \"[^\"]*\" is disabled", "pgdog is shutting down", "re:fatal:\\s+server shutting down", "re:error:\\s+server shutting down", "re:^server shutting down", "re:fatal:\\s+pause failed", "re:error:\\s+pause failed", "re:^pause failed", "pool is terminating", "tenant is banned"}},
 		},
 	},
 	{
@@ -348,4 +350,40 @@ var poolerCauses = []Cause{
 			{text: []string{"rds proxy has no credentials for the role"}},
 		},
 	},
+}
+
+// poolerWords name the pooler whose source holds the words (lower case, as PoolerOf compares): they say who
+// answered, not why it failed. PgBouncer's come from src/client.c, src/objects.c and src/janitor.c (its own errors
+// carry SQLSTATE 08P01, where PostgreSQL says 28P01 for a failed SASL exchange).
+var poolerWords = []struct{ words, name string }{
+	{"unsupported startup parameter", "PgBouncer"},
+	{"max_client_conn", "PgBouncer"},
+	{"server_login_retry", "PgBouncer"},
+	{"query_wait_timeout", "PgBouncer"},
+	{"client_login_timeout", "PgBouncer"},
+	{"no such database:", "PgBouncer"},
+	{"fatal: ssl required", "PgBouncer"},
+	{"sasl authentication failed (sqlstate 08p01)", "PgBouncer"},
+	{"pooler is shutting down", "PgBouncer"},
+	{"tenant or user not found", "Supavisor"},
+	{"(enotfound) tenant/user", "Supavisor"},
+	{"max client connections reached", "Supavisor"},
+	{"no pool configured for database", "PgCat"},
+	{"pool down for database", "PgCat"},
+	{"pgdog", "PgDog"},
+	{"rds proxy", "RDS Proxy"},
+	{"endpoint id is not specified", "Neon's proxy"},
+	{"couldn't connect to compute node", "Neon's proxy"},
+	{"control plane request failed", "Neon's proxy"},
+}
+
+// PoolerOf names the pooler or front door whose words a message holds, or "" when it names none.
+func PoolerOf(message string) string {
+	text := lowerASCII(message)
+	for _, w := range poolerWords {
+		if strings.Contains(text, w.words) {
+			return w.name
+		}
+	}
+	return ""
 }
