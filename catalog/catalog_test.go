@@ -1,6 +1,7 @@
 package catalog
 
 import (
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -260,5 +261,19 @@ func TestRecognizeUnseenFramings(t *testing.T) {
 	f := FactsFrom("dial tcp 10.0.0.1:5432: connect: connection refused")
 	if f["address"] != "10.0.0.1" || f["port"] != "5432" {
 		t.Errorf("facts from a Go dial error: %v", f)
+	}
+}
+
+// docs/poolers.md lists every pooler and provider code with its messages and sources: a code added to the catalog
+// without a row there fails here.
+func TestPoolerCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/poolers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range poolerCauses {
+		if !strings.Contains(string(doc), "| "+string(c.Code)+" |") {
+			t.Errorf("docs/poolers.md has no row for %s", c.Code)
+		}
 	}
 }
