@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -14,6 +15,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtriage/pgtriage/internal/localpg"
 )
@@ -266,4 +269,22 @@ func sortedKeys(m map[string]string) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// FillClients opens connections with connString, each kept open until the test ends, until PgBouncer refuses
+// one (max_client_conn; how many fit depends on when PgBouncer stops counting a closed one), and returns that
+// refusal.
+func (b *Bouncer) FillClients(t testing.TB, connString string) error {
+	t.Helper()
+	for range 10 {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		conn, err := pgconn.Connect(ctx, connString)
+		cancel()
+		if err != nil {
+			return err
+		}
+		t.Cleanup(func() { conn.Close(context.Background()) })
+	}
+	t.Fatal("pgtest: PgBouncer took 10 connections")
+	return nil
 }
