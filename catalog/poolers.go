@@ -113,6 +113,7 @@ var poolerCauses = []Cause{
 			"Retry: the pool frees up as transactions end.",
 			"Find what holds the server connections: long transactions, idle-in-transaction sessions, or session pooling where clients keep a server connection while idle (`SHOW POOLS`: cl_waiting, sv_active).",
 			"Use transaction pooling where the application allows it, or raise the pool size (PgBouncer: default_pool_size, pool_size, reserve_pool_size) within the server's max_connections.",
+			"If the pooler's log shows failing server connections (\"closing because: connect failed\", \"server login failed\"), the pool is empty, not busy: the server behind it is down or refuses the pooler.",
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
@@ -135,7 +136,7 @@ var poolerCauses = []Cause{
 	},
 	{
 		Code: PoolerServerLoginFailed, Category: Configuration,
-		Summary: "The pooler cannot log in to the server with the credentials of its own configuration: every client of this pool is refused until that is fixed.",
+		Summary: "The server refuses the pooler's own login (the credentials or database of the pooler's configuration): every client of this pool is refused until that is fixed.",
 		steps: []string{
 			"Read the error the pooler cached (in the message after \"cached error:\", and in the pooler's log as \"server login failed\"): it is the server's answer to the pooler, not to you.",
 			"Fix the pooler's credentials for the server: the password in its auth_file (userlist.txt), in the [databases] line (password=), or in the secret it reads; with auth_query, the auth_user's password.",
@@ -151,16 +152,16 @@ var poolerCauses = []Cause{
 			// PgBouncer src/objects.c check_fast_fail: "server login has been failing, try again later
 			// (server_login_retry)" (1.18) and "..., cached error: %s (server_login_retry)" (1.22 on);
 			// src/proto.c "server login failed: ..."; RDS Proxy troubleshooting page.
-			{text: []string{"re:server login has been failing[^\\n]*", "server login failed:"}},
+			{text: []string{"re:server login has been failing, cached error: [^\\n]*authentication failed", "re:server login has been failing, cached error: [^\\n]*does not exist", "re:server login has been failing, cached error: [^\\n]*not permitted", "server login failed:"}},
 		},
 	},
 	{
 		Code: PoolerServerUnavailable, Category: Availability, Transient: true,
-		Summary: "The pooler answered, but it cannot reach the server behind it (down, restarting, or unreachable from the pooler).",
+		Summary: "The pooler answered, but its recent attempts to connect or log in to the server behind it failed (the server is down, restarting or unreachable from the pooler, or refuses the pooler's login).",
 		steps: []string{
 			"Check the server behind the pooler: is it running, and can the pooler's host reach it (`pg_isready -h <server> -p <port>` from the pooler's host)?",
-			"Read the pooler's log for the server-side error (PgBouncer: \"closing because: connect failed\").",
-			"If the server was restarting (maintenance, failover), retry in a minute.",
+			"Read the pooler's log for the server-side error (PgBouncer: \"closing because: connect failed\", or \"server login failed\" with the server's refusal of the pooler's credentials).",
+			"If the server was restarting (maintenance, failover), retry in a minute; PgBouncer tries again every server_login_retry seconds.",
 		},
 		providerSteps: map[Provider][]string{
 			Supabase: {
@@ -175,7 +176,10 @@ var poolerCauses = []Cause{
 			// src/client.rs "Pool down for database"; PgDog ErrorResponse::connection; Supavisor
 			// errors/db_handler_exited_error.ex; Neon proxy/src/compute (COULD_NOT_CONNECT) and
 			// control_plane/messages.rs (423).
-			{text: []string{"client_login_timeout (server down)", "server conn crashed?", "pool down for database", "re:connection pool for user \"[^\"]*\" and database \"[^\"]*\" is down", "dbhandler exited", "couldn't connect to compute node", "endpoint is temporarily unavailable", "pgbouncer cannot connect to server", "all replicas down"}},
+			// PgBouncer 1.18 says "server login has been failing, try again later" after a failed connect as after a
+			// refused login (src/objects.c check_fast_fail, pool->last_login_failed), as a test with the server
+			// stopped behind it shows; 1.22 on names the cached error, which the row above reads where it is a login.
+			{text: []string{"server login has been failing, try again later", "re:server login has been failing, cached error:", "client_login_timeout (server down)", "server conn crashed?", "pool down for database", "re:connection pool for user \"[^\"]*\" and database \"[^\"]*\" is down", "dbhandler exited", "couldn't connect to compute node", "endpoint is temporarily unavailable", "pgbouncer cannot connect to server", "all replicas down"}},
 		},
 	},
 	{
@@ -384,6 +388,22 @@ func PoolerOf(message string) string {
 		if strings.Contains(text, w.words) {
 			return w.name
 		}
+	}
+	return ""
+}
+
+// behindPooler are the pooler codes whose failure lies between the pooler and the server: the pooler answered,
+// but the server (or the pooler's way to it) failed.
+var behindPooler = map[Code]bool{PoolerServerLoginFailed: true, PoolerServerUnavailable: true, PoolerWaitTimeout: true}
+
+// PoolerSide says on which side of a pooler a cause lies: "pooler" when the pooler refused the client itself,
+// "server" when the failure lies behind it, "" for a cause that does not name a pooler.
+func PoolerSide(code Code) string {
+	switch {
+	case behindPooler[code]:
+		return "server"
+	case strings.HasPrefix(string(code), "pooler.") || strings.HasPrefix(string(code), "provider."):
+		return "pooler"
 	}
 	return ""
 }

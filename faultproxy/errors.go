@@ -70,14 +70,16 @@ var startupErrors = map[catalog.Code]startupError{
 		args: []string{"database"}, file: "postinit.c", line: 948, routine: "InitPostgres"},
 
 	// PgBouncer 1.18's words (the Debian package; TestInjectedPoolerErrorsMatchPgBouncer compares the first three
-	// with a real one): src/client.c, src/objects.c and src/janitor.c at tag pgbouncer_1_18_0. A pooler's login
+	// with a real one): src/client.c, src/objects.c and src/janitor.c at tag pgbouncer_1_18_0, but for one. A pooler's login
 	// waits for a server connection after the client's password, hence atPassword for the two that follow it;
 	// query_wait_timeout comes on the first query of a session that logged in, which afterAuth stands for.
 	catalog.PoolerClientLimit: {when: beforeAuth, code: "08P01", message: "no more connections allowed (max_client_conn)", pooler: true},
 	catalog.PoolerDBNotFound:  {when: beforeAuth, code: "08P01", message: "no such database: %s", args: []string{"database"}, pooler: true},
 	catalog.PoolerTLSRequired: {when: beforeAuth, code: "08P01", message: "SSL required", pooler: true},
-	catalog.PoolerServerLoginFailed: {when: atPassword, code: "08P01", pooler: true,
-		message: "server login has been failing, try again later (server_login_retry)"},
+	// PgBouncer 1.22 on (src/objects.c check_fast_fail at 13a344f2): 1.18 says "try again later" instead of the
+	// cached error, also when the server is merely down.
+	catalog.PoolerServerLoginFailed: {when: atPassword, code: "08P01", pooler: true, args: []string{"user"},
+		message: `server login has been failing, cached error: password authentication failed for user "%s" (server_login_retry)`},
 	catalog.PoolerServerUnavailable: {when: atPassword, code: "08P01", message: "client_login_timeout (server down)", pooler: true},
 	catalog.PoolerWaitTimeout:       {when: afterAuth, code: "08P01", message: "query_wait_timeout", pooler: true},
 }

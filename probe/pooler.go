@@ -27,7 +27,7 @@ type Pooler struct {
 	Evidence           string `json:"evidence"`
 }
 
-// Where a failure lies, seen from the client, when a pooler answered.
+// Where a failure lies, seen from the client, when a pooler answered (catalog.PoolerSide's words).
 const (
 	SidePooler = "pooler" // the pooler refused the client itself
 	SideServer = "server" // the server behind the pooler (or the pooler's way to it) failed
@@ -99,8 +99,8 @@ func (p *prober) poolerAfterFailure(ctx context.Context, a *attempt) {
 	a.rec.mu.Unlock()
 	side := SidePooler
 	switch {
-	case f.code == catalog.PoolerServerLoginFailed, f.code == catalog.PoolerServerUnavailable:
-		side = SideServer
+	case catalog.PoolerSide(f.code) != "":
+		side = catalog.PoolerSide(f.code)
 	case relayedLogin(f, saslFinal):
 		// The pooler accepted the client and relays the server's refusal of its own login: with SQLSTATE 08P01
 		// (PgBouncer before 1.22 sends all its errors with it; PostgreSQL never says these words with it), or after
@@ -116,8 +116,6 @@ func (p *prober) poolerAfterFailure(ctx context.Context, a *attempt) {
 	case f.code == catalog.ServerUnresponsive:
 		side, f.code = SideServer, catalog.PoolerServerUnavailable
 		f.evidence = fmt.Sprintf("%s took the login but got no server connection before the deadline (%s); its client_login_timeout may be longer: %s", name, p.timeout, f.evidence)
-	case f.code == catalog.PoolerWaitTimeout:
-		side = SideServer
 	}
 	f.side = side
 	a.pooler = &Pooler{Name: name, Evidence: name + " identified by " + how}

@@ -136,11 +136,11 @@ func (t *target) failed(kind string, at time.Time, code catalog.Code, evidence s
 		t.recent = append(t.recent, at)
 		t.pruneRecent(at)
 		t.m.up.Set(0)
-		t.w.emit(Event{Time: at, Type: EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence})
+		t.w.emit(Event{Time: at, Type: EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code)})
 		t.w.diagnose(t, at)
 	} else if t.outage.add(code, evidence) {
 		start := t.outage.start
-		t.w.emit(Event{Time: at, Type: EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, OutageStart: &start})
+		t.w.emit(Event{Time: at, Type: EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code), OutageStart: &start})
 	}
 	t.checkEscalation(at)
 }
@@ -371,7 +371,7 @@ func (w *Watcher) diagnose(t *target, start time.Time) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		w.emit(Event{Time: time.Now(), Type: EventOutageDiagnose, Target: t.Name, Code: d.Code, Evidence: d.Evidence,
-			OutageStart: &start, Diagnosis: &d})
+			Side: d.Side, OutageStart: &start, Diagnosis: &d})
 	}()
 }
 
