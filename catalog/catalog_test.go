@@ -277,3 +277,14 @@ func TestPoolerCodesDocumented(t *testing.T) {
 		}
 	}
 }
+
+// lib/pq puts the SQLSTATE in parentheses at the end of its line: the code decides when the words are unknown.
+func TestLibPQSQLState(t *testing.T) {
+	v := Recognize("pq: the server said something new (57P03)")
+	if v.SQLState != "57P03" || v.Cause.Code != ServerRecovery {
+		t.Errorf("got %s %s, want 57P03 %s", v.SQLState, v.Cause.Code, ServerRecovery)
+	}
+	if v := Recognize("listening on (57P03)"); v.SQLState != "" {
+		t.Errorf("a code in parentheses outside lib/pq's framing was taken for a SQLSTATE: %s", v.SQLState)
+	}
+}

@@ -308,7 +308,7 @@ var causes = withTranslations(append([]Cause{
 			Supabase: {"Download the project's CA certificate (Database settings, SSL configuration) and set sslrootcert to it."},
 		},
 		matchers: []matcher{
-			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain"}},
+			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain", "certificate signature failure", "ecdsa verification failure"}},
 		},
 	},
 	{
@@ -319,7 +319,7 @@ var causes = withTranslations(append([]Cause{
 			"Or reissue the server certificate with {host} in its subject alternative names.",
 		},
 		matchers: []matcher{
-			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value"}},
+			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value", "server name validation failed", "could not be verified by hostnameverifier"}},
 		},
 	},
 	{
