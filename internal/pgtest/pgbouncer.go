@@ -152,7 +152,10 @@ func (b *Bouncer) config(t testing.TB, c *Cluster, opts BouncerOptions) string {
 	for _, db := range dbs {
 		fmt.Fprintf(&ini, "%s = host=%s port=%d dbname=%s", db, c.Host, c.Port, db)
 		if opts.ServerUser != "" {
-			fmt.Fprintf(&ini, " user=%s password=%s", opts.ServerUser, opts.ServerPassword)
+			fmt.Fprintf(&ini, " user=%s", opts.ServerUser)
+		}
+		if opts.ServerPassword != "" {
+			fmt.Fprintf(&ini, " password=%s", opts.ServerPassword)
 		}
 		ini.WriteString("\n")
 	}
@@ -225,6 +228,9 @@ func (b *Bouncer) copyFile(t testing.TB, src, name string) string {
 func (b *Bouncer) ConnString(kv ...string) string {
 	return (&localpg.Cluster{Host: b.Host, Port: b.Port}).ConnString(kv...)
 }
+
+// PID is PgBouncer's process id, for a benchmark that measures its CPU time.
+func (b *Bouncer) PID() int { return b.cmd.Process.Pid }
 
 // LogTail returns the last n lines of PgBouncer's log.
 func (b *Bouncer) LogTail(n int) string {
