@@ -83,7 +83,7 @@ func (p *prober) identify(ctx context.Context, d *dialed, plain bool) string {
 // in front of the server, and puts the failure on its side.
 func (p *prober) poolerAfterFailure(ctx context.Context, a *attempt) {
 	f := a.fail
-	if f == nil || !f.answered && f.code != catalog.ServerUnresponsive || f.stage == "protocol" || f.stage == "tls" {
+	if f == nil || !f.answered && f.code != catalog.ServerUnresponsive || f.stage == StageProtocol || f.stage == StageTLS {
 		return
 	}
 	name := catalog.PoolerOf(f.evidence)
@@ -110,7 +110,7 @@ func (p *prober) poolerAfterFailure(ctx context.Context, a *attempt) {
 			f.code = catalog.PoolerServerLoginFailed
 		}
 		f.evidence = fmt.Sprintf("%s accepted the client, then relayed the server's refusal of its own login: %s", name, f.evidence)
-	case f.code == catalog.ServerUnresponsive && f.stage == "server":
+	case f.code == catalog.ServerUnresponsive && f.stage == StageServer:
 		side, f.code = SideServer, catalog.PoolerWaitTimeout
 		f.evidence = fmt.Sprintf("logged in to %s, but no server connection came for the first query before the deadline (%s): %s", name, p.timeout, f.evidence)
 	case f.code == catalog.ServerUnresponsive:
@@ -120,7 +120,7 @@ func (p *prober) poolerAfterFailure(ctx context.Context, a *attempt) {
 	f.side = side
 	a.pooler = &Pooler{Name: name, Evidence: name + " identified by " + how}
 	where := map[string]string{SidePooler: name + " itself refused the client", SideServer: "the failure lies behind " + name + ", between it and the server"}[side]
-	a.stage("pooler", StageFail, time.Time{}, a.pooler.Evidence+"; "+where)
+	a.stage(StagePooler, StageFail, time.Time{}, a.pooler.Evidence+"; "+where)
 }
 
 // relayedLogin reports whether a login failure came from the server through the pooler rather than from the
@@ -180,7 +180,7 @@ func (p *prober) poolerAfterLogin(ctx context.Context, a *attempt, pg *pgconn.Pg
 	if a.server != nil {
 		detail += "; the server's client address and connection counts are what the server sees of " + name
 	}
-	a.stage("pooler", status, start, detail)
+	a.stage(StagePooler, status, start, detail)
 }
 
 // poolMode asks the pooler for a second session and compares the server process of both: the same process means

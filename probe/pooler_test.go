@@ -22,7 +22,7 @@ func expectPooler(t *testing.T, r *Report, code catalog.Code, exit int, side str
 	if r.Diagnosis.Side != side {
 		t.Fatalf("side = %q, want %q (%s)", r.Diagnosis.Side, side, r.Diagnosis.Evidence)
 	}
-	if st := stageOf(r, "pooler"); st == nil {
+	if st := stageOf(r, StagePooler); st == nil {
 		t.Fatalf("no pooler stage: %+v", r.Stages)
 	}
 }
@@ -40,7 +40,7 @@ func TestThroughPgBouncer(t *testing.T) {
 	t.Run("direct", func(t *testing.T) {
 		r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
 		expect(t, r, catalog.OK, 0)
-		if r.Pooler != nil || stageOf(r, "pooler") != nil {
+		if r.Pooler != nil || stageOf(r, StagePooler) != nil {
 			t.Fatalf("a pooler was reported on a direct connection: %+v", r.Pooler)
 		}
 	})
@@ -62,7 +62,7 @@ func TestThroughPgBouncer(t *testing.T) {
 		if !hasFinding(r, string(catalog.PoolerPreparedStatements)) {
 			t.Fatalf("no prepared-statement warning: %+v", r.Findings)
 		}
-		if st := stageOf(r, "tls"); st == nil || st.Status != StageOK {
+		if st := stageOf(r, StageTLS); st == nil || st.Status != StageOK {
 			t.Fatalf("tls stage %+v", st)
 		}
 	})

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/watch"
 )
@@ -23,17 +24,19 @@ func TestBehindPgBouncer(t *testing.T) {
 	opts.Metrics = m
 	_, rec := run(t, []watch.Target{good, unknown}, opts)
 
-	ev, _ := rec.waitFor(t, 0, "pooler-side outage", func(ev watch.Event) bool {
-		return ev.Type == watch.EventOutageStart && ev.Target == "unknown-db"
+	ev, _ := rec.waitFor(t, 0, "pooler-side outage", func(ev eventlog.Event) bool {
+		return ev.Type == eventlog.EventOutageStart && ev.Target == "unknown-db"
 	})
 	if ev.Code != catalog.PoolerDBNotFound || ev.Side != "pooler" {
 		t.Errorf("unknown database: outage_start %s side %q (%s), want %s on the pooler's side", ev.Code, ev.Side, ev.Evidence, catalog.PoolerDBNotFound)
 	}
-	_, i := rec.waitFor(t, 0, "server", func(ev watch.Event) bool { return ev.Type == watch.EventServer && ev.Target == good.Settings.Target() })
+	_, i := rec.waitFor(t, 0, "server", func(ev eventlog.Event) bool {
+		return ev.Type == eventlog.EventServer && ev.Target == good.Settings.Target()
+	})
 
 	c.Stop(t, "fast")
-	ev, _ = rec.waitFor(t, i, "server-side cause", func(ev watch.Event) bool {
-		return (ev.Type == watch.EventOutageStart || ev.Type == watch.EventOutageCause) && ev.Target == good.Settings.Target() &&
+	ev, _ = rec.waitFor(t, i, "server-side cause", func(ev eventlog.Event) bool {
+		return (ev.Type == eventlog.EventOutageStart || ev.Type == eventlog.EventOutageCause) && ev.Target == good.Settings.Target() &&
 			ev.Code == catalog.PoolerServerUnavailable
 	})
 	if ev.Side != "server" {
