@@ -57,7 +57,7 @@ const (
 // Within a row: what it is, whether it clears by itself, what to do, how the managed services differ, and how to
 // recognise it. Text patterns are lower case (ASCII letters; see lowerASCII). The words of PostgreSQL's translations
 // are added to the rows from translations.go.
-var causes = withTranslations([]Cause{
+var causes = withTranslations(append([]Cause{
 	{
 		Code: OK, Category: None,
 		Summary: "The connection succeeded.",
@@ -308,7 +308,7 @@ var causes = withTranslations([]Cause{
 			Supabase: {"Download the project's CA certificate (Database settings, SSL configuration) and set sslrootcert to it."},
 		},
 		matchers: []matcher{
-			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain"}},
+			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain", "certificate signature failure", "ecdsa verification failure"}},
 		},
 	},
 	{
@@ -319,7 +319,7 @@ var causes = withTranslations([]Cause{
 			"Or reissue the server certificate with {host} in its subject alternative names.",
 		},
 		matchers: []matcher{
-			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value"}},
+			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value", "server name validation failed", "could not be verified by hostnameverifier"}},
 		},
 	},
 	{
@@ -396,7 +396,7 @@ var causes = withTranslations([]Cause{
 		matchers: []matcher{
 			{sqlstate: "28P01"},
 			// Not "authentication failed for user" alone: peer, ident, LDAP and the others say it too.
-			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server"}},
+			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server", "re:the password that was provided for the role \\S+ is wrong"}},
 		},
 	},
 	{
@@ -733,4 +733,4 @@ var causes = withTranslations([]Cause{
 			{text: []string{"deadlock detected"}},
 		},
 	},
-})
+}, poolerCauses...))

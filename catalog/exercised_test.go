@@ -21,6 +21,8 @@ var producedBy = map[Code]string{
 	AuthNoConnectPrivilege: "probe/probe_test.go:TestNoConnectPrivilege",
 	TxSerializationFailure: "retry/tx_test.go:TestTxRetriesSerializationFailure",
 	TxDeadlock:             "retry/tx_test.go:TestTxRetriesDeadlock",
+	// The text alone is the server's 28P01; only check, which sees the pooler accept the client first, tells it.
+	PoolerServerLoginFailed: "probe/pooler_test.go:TestThroughPgBouncer",
 }
 
 // Every code but ok and unknown is seen in a real message: an entry of the explain corpus, or a test that produces
@@ -72,13 +74,15 @@ func corpusCodes(t *testing.T) map[Code]bool {
 
 // codeNames maps each code to the name of its constant in causes.go.
 func codeNames(t *testing.T) map[Code]string {
-	src, err := os.ReadFile("causes.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := map[Code]string{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+Code = "([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
-		names[Code(m[2])] = m[1]
+	for _, file := range []string{"causes.go", "poolers.go"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+Code = "([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+			names[Code(m[2])] = m[1]
+		}
 	}
 	return names
 }

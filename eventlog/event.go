@@ -51,6 +51,9 @@ type Event struct {
 	Probe    string       `json:"probe,omitempty"`
 	Code     catalog.Code `json:"code,omitempty"`
 	Evidence string       `json:"evidence,omitempty"`
+	// Side is "pooler" when a connection pooler in front of the server refused, "server" when the pooler said the
+	// failure lies behind it (catalog.PoolerSide); empty when no pooler's words decided.
+	Side string `json:"side,omitempty"`
 	// OutageStart ties outage_cause, outage_diagnosis and outage_escalate events to their outage.
 	OutageStart *time.Time       `json:"outage_start,omitempty"`
 	Outage      *Outage          `json:"outage,omitempty"`

@@ -92,6 +92,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		if a.fail == nil {
 			r.Status = StatusOK
 			r.Server = a.server
+			r.Pooler = a.pooler
 			r.Diagnosis = diagnose(catalog.Lookup(catalog.OK), nil, p.facts(d, a.server))
 			r.Findings = append(r.Findings, a.findings...)
 			// The addresses after this one were connected to as well: say which of them failed too.
@@ -113,6 +114,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		}
 		if f.attempt != nil {
 			r.Server = f.attempt.server
+			r.Pooler = f.attempt.pooler
 			r.Findings = append(r.Findings, f.attempt.findings...)
 		}
 		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{catalog.FactAddress: f.address}).ForHost(f.host))

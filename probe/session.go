@@ -25,6 +25,7 @@ type attempt struct {
 	findings []Finding
 	fail     *failure
 	server   *Server
+	pooler   *Pooler
 	tls      *tlsResult
 }
 
@@ -71,6 +72,7 @@ func (a *attempt) failAt(start time.Time, f *failure) {
 // run carries the connection d opened through every stage after tcp.
 func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	a := &attempt{d: d, rec: &recorder{tracer: p.tr}}
+	parent := ctx // the pooler's questions get deadlines of their own
 	deadline := time.Now().Add(p.timeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -106,6 +108,7 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 		}
 	}
 	if !ok {
+		p.poolerAfterFailure(parent, a)
 		return a
 	}
 	conn = nil // pgconn owns it now
@@ -114,7 +117,12 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 		defer ccancel()
 		_ = pg.Close(cctx)
 	}()
-	a.inspect(ctx, p, pg)
+	serverPort := a.inspect(ctx, p, pg)
+	if a.fail != nil {
+		p.poolerAfterFailure(parent, a)
+	} else {
+		p.poolerAfterLogin(parent, a, pg, serverPort)
+	}
 	return a
 }
 

@@ -137,11 +137,11 @@ func (t *target) failed(kind string, at time.Time, code catalog.Code, evidence s
 		t.recent = append(t.recent, at)
 		t.pruneRecent(at)
 		t.m.up.Set(0)
-		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code)})
 		t.w.diagnose(t, at)
 	} else if t.outage.add(code, evidence) {
 		start := t.outage.start
-		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, OutageStart: &start})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code), OutageStart: &start})
 	}
 	t.checkEscalation(at)
 }
@@ -357,7 +357,7 @@ func (w *Watcher) diagnose(t *target, start time.Time) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		w.emit(eventlog.Event{Time: time.Now(), Type: eventlog.EventOutageDiagnose, Target: t.Name, Code: d.Code, Evidence: d.Evidence,
-			OutageStart: &start, Diagnosis: &d})
+			Side: d.Side, OutageStart: &start, Diagnosis: &d})
 	}()
 }
 
