@@ -10,6 +10,8 @@ const (
 	ClientPoolTimeout        Code = "client.pool_timeout"
 	DNSNotFound              Code = "dns.not_found"
 	DNSFailed                Code = "dns.failed"
+	DNSPrivateZoneNotLinked  Code = "dns.private_zone_not_linked"
+	DNSPrivateAddress        Code = "dns.private_address"
 	TCPRefused               Code = "tcp.refused"
 	TCPTimeout               Code = "tcp.timeout"
 	TCPUnreachable           Code = "tcp.unreachable"
@@ -143,6 +145,52 @@ var causes = withTranslations([]Cause{
 		},
 		matchers: []matcher{
 			{text: []string{"temporary failure in name resolution", "eai_again", "server misbehaving", "servfail", "temporary failure in name", "dns lookup timed out", "lookup timed out"}},
+		},
+	},
+	{
+		Code: DNSPrivateZoneNotLinked, Category: DNS,
+		Summary: "{host} is a private-endpoint name ({private_name}) but resolved to the public address {address}: this network's DNS does not use the private DNS zone {private_zone}, so the client goes to the public endpoint instead of the private one.",
+		steps: []string{
+			"Make this network's resolvers answer from the private DNS zone {private_zone}: link the zone to the client's network, or forward the zone to a resolver that has it.",
+			"Check with `nslookup {host}` from the client: the last name of the chain must resolve to the private endpoint's address (10.x, 172.16-31.x, 192.168.x).",
+			"Clients outside the private network (on premises, another cloud) need a VPN or peering and a conditional forwarder for the zone, not only a route.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Link the private DNS zone {private_zone} to the client's virtual network: `az network private-dns link vnet create --resource-group {resource_group} --zone-name {private_zone} --name <link-name> --virtual-network <client-vnet> --registration-enabled false`.",
+				"From a peered network or on premises, forward postgres.database.azure.com to Azure DNS (168.63.129.16) through an Azure DNS Private Resolver inbound endpoint; a hosts-file entry is a stopgap.",
+				"Check the private endpoint's DNS configuration (`az network private-endpoint dns-zone-group list --resource-group {resource_group} --endpoint-name <endpoint>`): the A record for {server} must be in {private_zone}.",
+			},
+			RDS: {
+				"Turn on private DNS names for the interface VPC endpoint (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id <vpce-id> --private-dns-enabled`) and enable DNS hostnames and DNS resolution on the client's VPC.",
+				"Associate the Route 53 private hosted zone with the client's VPC; from on premises, forward the zone with a Route 53 Resolver inbound endpoint.",
+			},
+			CloudSQL: {
+				"Create the Cloud DNS private zone for the instance's DNS name (`gcloud sql instances describe <instance> --format='value(dnsName)'`) with an A record for the Private Service Connect endpoint, and make the zone visible to the client's VPC network.",
+				"From on premises, forward the zone with a Cloud DNS inbound server policy.",
+			},
+		},
+	},
+	{
+		Code: DNSPrivateAddress, Category: DNS,
+		Summary: "{host} resolved to the private address {address}: the server is reachable only from inside its private network (VNet, VPC, peering or VPN), and this client is not on a path to it.",
+		steps: []string{
+			"Run the client (or this check) from inside the server's private network, or connect that network to the client's (VPN, peering, transit gateway).",
+			"If the server should be reachable publicly, give it a public endpoint; if the name should resolve differently outside (split-horizon DNS), check which DNS server this client asks.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"A flexible server with private access (VNet integration) has no public endpoint: connect from its virtual network, a peered one, or over VPN or ExpressRoute.",
+				"For access from outside, create a server with public access, or add a private endpoint in a network the client reaches.",
+			},
+			RDS: {
+				"The DB instance is not publicly accessible, so its public name resolves to its private address: connect from inside the VPC (or a peered VPC, VPN, Direct Connect), or through a bastion or SSM port forwarding.",
+				"To reach it from the internet: `aws rds modify-db-instance --db-instance-identifier <instance> --publicly-accessible --apply-immediately`, in public subnets with an internet gateway, and a security group rule for {client_addr}.",
+			},
+			CloudSQL: {
+				"A private-IP instance is reachable from its VPC network (and peered networks) only: connect from there, or through the Cloud SQL Auth Proxy with --private-ip on a host in the VPC.",
+				"To reach it from outside, add a public IP to the instance and an authorized network for {client_addr}.",
+			},
 		},
 	},
 	{

@@ -9,7 +9,8 @@ import (
 //
 //	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
 //	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
-//	cert_names, cert_not_after, tsa, server, resource_group; and azure_allow_command, derived from them
+//	cert_names, cert_not_after, tsa, server, resource_group, private_name and private_zone (a private-endpoint name
+//	on the way and its zone); and azure_allow_command, derived from them
 type Facts map[string]string
 
 // placeholders are said in place of a fact nobody found: <name> marks what the user fills in, so that a step stays
@@ -31,6 +32,8 @@ var placeholders = map[string]string{
 	"tsa":            "read-only or standby",
 	"server":         "<server-name>",
 	"resource_group": "<resource-group>",
+	"private_name":   "the private-endpoint name",
+	"private_zone":   "the private DNS zone",
 }
 
 // derived are facts computed from other facts.

@@ -67,6 +67,9 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		if ep.fail != nil {
 			failures = append(failures, ep.fail)
 		}
+		if n := ep.private; n != nil && n.code == catalog.DNSPrivateZoneNotLinked {
+			r.Findings = append(r.Findings, Finding{Code: string(n.code), Severity: "warning", Summary: catalog.Lookup(n.code).SummaryFor(n.facts)})
+		}
 	}
 	dials := connectAll(ctx, eps, p.timeout, p.tr)
 	defer func() {
@@ -106,7 +109,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {
-		f := decisive(failures)
+		f := privateEndpointFailure(decisive(failures), eps)
 		r.Status = StatusNoResponse
 		if f.answered {
 			r.Status = StatusRejected
@@ -190,6 +193,24 @@ func decisive(failures []*failure) *failure {
 		}
 	}
 	return failures[0]
+}
+
+// privateEndpointFailure names the private endpoint seen from the wrong side as the cause when nothing answered
+// on its addresses: the time-out or refusal follows from the DNS answer, and the DNS answer is what to fix.
+func privateEndpointFailure(f *failure, eps []*endpoint) *failure {
+	if f.stage != "tcp" {
+		return f
+	}
+	for _, ep := range eps {
+		if ep.private != nil && ep.name() == f.host {
+			g := *f
+			g.code = ep.private.code
+			g.facts = catalog.Facts{}.Merge(f.facts).Merge(ep.private.facts)
+			g.evidence = "the DNS answer leads to " + f.address + ", which did not answer: " + f.evidence
+			return &g
+		}
+	}
+	return f
 }
 
 // otherHostFindings tells, after a success, which hosts or addresses failed on the way: a dead IPv6 path, a

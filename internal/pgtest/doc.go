@@ -39,6 +39,7 @@
 // # DNS
 //
 // StartDNS answers A and AAAA queries from a map on 127.0.0.1, on UDP and TCP,
+// follows CNAME chains the test sets as a recursive resolver does,
 // and can be told to answer SERVFAIL or nothing for a name. Its Resolver never
 // asks the system's resolver.
 //

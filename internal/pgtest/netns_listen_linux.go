@@ -1,0 +1,144 @@
+//go:build linux
+
+package pgtest
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"runtime"
+	"sync"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// Listen opens a TCP listener inside the namespace on a (an address of Addr or Attach), on a port the kernel
+// picks; cleanup closes it. A socket stays in the namespace it was made in, so the test's own goroutines serve
+// it: the connections from the host cross the veth pair and the namespace's nftables rules and connection
+// tracking, as from a server behind a firewall or NAT.
+func (n *Netns) Listen(t testing.TB, a netip.Addr) net.Listener {
+	t.Helper()
+	var l net.Listener
+	err := n.inside(func() error {
+		var err error
+		l, err = net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
+		return err
+	})
+	if err != nil {
+		t.Fatalf("pgtest: listen in %s: %v", n.Name, err)
+	}
+	t.Cleanup(func() { l.Close() })
+	return l
+}
+
+// Forward listens inside the namespace on a and copies every connection, both ways, to the host address to
+// (such as a cluster's 127.0.0.1:port), and returns the address to dial. So a PostgreSQL server on the host
+// answers through the namespace: what the namespace's rules do to the connection (drops, resets, an MTU, idle
+// timeouts) the client sees. Cleanup closes the listener and every connection.
+func (n *Netns) Forward(t testing.TB, a netip.Addr, to string) netip.AddrPort {
+	t.Helper()
+	l := n.Listen(t, a)
+	var (
+		mu    sync.Mutex
+		conns = map[net.Conn]bool{}
+		wg    sync.WaitGroup
+	)
+	track := func(c net.Conn, add bool) bool {
+		mu.Lock()
+		defer mu.Unlock()
+		if conns == nil {
+			return false
+		}
+		if add {
+			conns[c] = true
+		} else {
+			delete(conns, c)
+		}
+		return true
+	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			in, err := l.Accept()
+			if err != nil {
+				return
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			var d net.Dialer
+			out, err := d.DialContext(ctx, "tcp", to)
+			cancel()
+			if err != nil {
+				in.Close()
+				continue
+			}
+			if !track(in, true) || !track(out, true) {
+				in.Close()
+				out.Close()
+				continue
+			}
+			wg.Add(2)
+			pipe := func(dst, src net.Conn) {
+				defer wg.Done()
+				io.Copy(dst, src)
+				// One side ended: end both, as the peer would see a server go away.
+				dst.Close()
+				src.Close()
+				track(dst, false)
+				track(src, false)
+			}
+			go pipe(out, in)
+			go pipe(in, out)
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for c := range conns {
+			c.Close()
+		}
+		conns = nil
+		mu.Unlock()
+		wg.Wait()
+	})
+	return netip.MustParseAddrPort(l.Addr().String())
+}
+
+// Attach adds the address a (any address, such as a private 10.x one or an IPv6 one) to the namespace and
+// routes it from the host to the veth pair, so that a test can give a name a realistic address while all the
+// traffic to it stays on this machine. The route goes with the namespace.
+func (n *Netns) Attach(t testing.TB, a netip.Addr) {
+	t.Helper()
+	family := "-4"
+	if a.Is6() {
+		family = "-6"
+	}
+	ipCmd(t, nil, "-n", n.Name, family, "addr", "add", netip.PrefixFrom(a, a.BitLen()).String(), "dev", nsLink, "nodad")
+	ipCmd(t, nil, family, "route", "add", netip.PrefixFrom(a, a.BitLen()).String(), "dev", n.hostLink)
+}
+
+// inside runs f on an OS thread that has joined the namespace. The thread is never given back to the runtime
+// (the goroutine ends locked), so no other goroutine runs in the namespace by accident.
+func (n *Netns) inside(f func() error) error {
+	errc := make(chan error, 1)
+	go func() {
+		runtime.LockOSThread() // never unlocked: the thread ends with the goroutine
+		fd, err := os.Open("/run/netns/" + n.Name)
+		if err != nil {
+			errc <- err
+			return
+		}
+		defer fd.Close()
+		if err := unix.Setns(int(fd.Fd()), unix.CLONE_NEWNET); err != nil {
+			errc <- fmt.Errorf("setns: %w", err)
+			return
+		}
+		errc <- f()
+	}()
+	return <-errc
+}

@@ -1,0 +1,112 @@
+package probe
+
+import (
+	"crypto/rand"
+	"fmt"
+	"net/netip"
+	"strings"
+	"testing"
+
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+)
+
+// privateAddr is a random address of 10.254.0.0/16 for Attach: a realistic private endpoint address that the
+// host routes to the test's namespace.
+func privateAddr(t *testing.T) netip.Addr {
+	b := make([]byte, 2)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return netip.AddrFrom4([4]byte{10, 254, b[0], b[1]})
+}
+
+// TestPrivateEndpointDNS: the dns stage shows the CNAME chain, and names a private-link name that resolves to a
+// public address (the private DNS zone is not linked to the client's network) and a managed service's public name
+// that resolves to a private address, from the tests' own DNS server and a namespace behind the addresses.
+func TestPrivateEndpointDNS(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	n := pgtest.NewNetns(t)
+	public, dropped, private, unrouted := n.Addr(t), n.Addr(t), privateAddr(t), privateAddr(t)
+	for unrouted == private {
+		unrouted = privateAddr(t)
+	}
+	n.Attach(t, private)
+	n.Attach(t, unrouted)
+	n.Nft(t, fmt.Sprintf(`table inet pgtest {
+	chain input {
+		type filter hook input priority 0;
+		ip daddr { %s, %s } tcp dport 5432 drop
+	}
+}`, dropped, unrouted))
+	server := fmt.Sprintf("%s:%d", c.Host, c.Port)
+	viaPublic := n.Forward(t, public, server)
+	viaPrivate := n.Forward(t, private, server)
+
+	const name, link = "orders.postgres.database.azure.com", "orders.privatelink.postgres.database.azure.com"
+	const gateway = "cr1.westeurope1-a.control.database.windows.net"
+	d := pgtest.StartDNS(t, nil)
+	d.CNAME(name, link)
+	opts := Options{Resolver: d.Resolver()}
+	conn := func(port uint16) string {
+		return fmt.Sprintf("host=%s port=%d user=app password=%s dbname=postgres sslmode=disable connect_timeout=2", name, port, appPassword)
+	}
+
+	t.Run("zone not linked, public access closed", func(t *testing.T) {
+		d.CNAME(link, gateway)
+		d.Set(gateway, dropped)
+		r := check(t, conn(5432), opts)
+		expect(t, r, catalog.DNSPrivateZoneNotLinked, 2)
+		dnsStage := stageOf(r, "dns")
+		if want := name + " → " + link + " → " + gateway; dnsStage.Status != StageWarn || !strings.Contains(dnsStage.Detail, want) {
+			t.Errorf("dns stage %+v, want a warning with the chain %s", dnsStage, want)
+		}
+		steps := strings.Join(r.Diagnosis.Steps, "\n")
+		if !strings.Contains(steps, "az network private-dns link vnet create") || !strings.Contains(steps, "--zone-name privatelink.postgres.database.azure.com") {
+			t.Errorf("steps do not link the zone:\n%s", steps)
+		}
+		if !strings.Contains(r.Diagnosis.Summary, dropped.String()) {
+			t.Errorf("summary does not name the public address %s: %s", dropped, r.Diagnosis.Summary)
+		}
+	})
+	t.Run("zone not linked, public access open", func(t *testing.T) {
+		d.CNAME(link, gateway)
+		d.Set(gateway, public)
+		r := check(t, conn(viaPublic.Port()), opts)
+		expect(t, r, catalog.OK, 0)
+		if !hasFinding(r, catalog.DNSPrivateZoneNotLinked) {
+			t.Errorf("no finding that traffic goes to the public endpoint: %+v", r.Findings)
+		}
+	})
+	t.Run("zone linked", func(t *testing.T) {
+		d.CNAME(link, "") // the private zone answers for the private-link name itself
+		d.Set(link, private)
+		r := check(t, conn(viaPrivate.Port()), opts)
+		expect(t, r, catalog.OK, 0)
+		if st := stageOf(r, "dns"); st.Status != StageOK || !strings.Contains(st.Detail, name+" → "+link) || !strings.Contains(st.Detail, private.String()) {
+			t.Errorf("dns stage %+v, want ok with the chain and %s", st, private)
+		}
+		if hasFinding(r, catalog.DNSPrivateZoneNotLinked) || hasFinding(r, catalog.DNSPrivateAddress) {
+			t.Errorf("a private-endpoint finding on a healthy private endpoint: %+v", r.Findings)
+		}
+	})
+	t.Run("public name, private address", func(t *testing.T) {
+		const rds = "orders.c9akciq32.eu-west-1.rds.amazonaws.com"
+		d.Set(rds, unrouted)
+		r := check(t, fmt.Sprintf("host=%s user=app dbname=postgres connect_timeout=2", rds), opts)
+		expect(t, r, catalog.DNSPrivateAddress, 2)
+		if steps := strings.Join(r.Diagnosis.Steps, "\n"); !strings.Contains(steps, "--publicly-accessible") {
+			t.Errorf("no RDS steps:\n%s", steps)
+		}
+	})
+}
+
+func hasFinding(r *Report, code catalog.Code) bool {
+	for _, f := range r.Findings {
+		if f.Code == string(code) {
+			return true
+		}
+	}
+	return false
+}
