@@ -33,8 +33,8 @@ type Netns struct {
 
 	hostLink string // the host's end of the veth pair
 	subnet   netip.Prefix
-	mu     sync.Mutex
-	next   netip.Addr // the next address Addr gives
+	mu       sync.Mutex
+	next     netip.Addr // the next address Addr gives
 }
 
 // nsLink is the name of the veth end inside every namespace; a namespace
