@@ -37,6 +37,9 @@ const (
 	AuthNoConnectPrivilege   Code = "auth.no_connect_privilege"
 	AuthRejected             Code = "auth.rejected"
 	AuthTokenInvalid         Code = "auth.token_invalid"
+	AuthTokenExpired         Code = "auth.token_expired"
+	AuthTokenExpiring        Code = "auth.token_expiring"
+	AuthTokenWrongAudience   Code = "auth.token_wrong_audience"
 	AuthUsernameFormat       Code = "auth.username_format"
 	DBNotFound               Code = "db.not_found"
 	DBNotAccepting           Code = "db.not_accepting"
@@ -567,6 +570,52 @@ var causes = withTranslations([]Cause{
 		},
 		matchers: []matcher{
 			{text: []string{"access token has invalid format", "access token has expired", "access token is invalid"}},
+		},
+	},
+	{
+		Code: AuthTokenExpired, Category: Login,
+		Summary: "The password is an access token that has expired, so the server refuses it (it says only that password authentication failed).",
+		steps: []string{
+			"Get a fresh token just before connecting, and have the application's pool fetch one for each new connection instead of reusing the first.",
+			"Check the client's clock (`timedatectl`): a clock that runs behind or ahead makes valid tokens look expired and the other way round.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Get a fresh Entra ID token for the database: `az account get-access-token --resource-type oss-rdbms --query accessToken --output tsv`; it lasts about an hour.",
+				"In the application, fetch the token in the pool's connection hook (pgx BeforeConnect, a password callback) with the Azure Identity library, which renews it before it expires.",
+			},
+			RDS: {
+				"Generate a new token just before connecting: `aws rds generate-db-auth-token --hostname {host} --port {port} --username {user}`; a token is valid for 15 minutes and only for new connections.",
+				"In the application, generate the token in the pool's connection hook (pgx BeforeConnect, the AWS SDK's rds/auth BuildAuthToken) rather than once at start-up.",
+			},
+			CloudSQL: {
+				"Get a fresh token: `gcloud sql generate-login-token` (or `gcloud auth print-access-token`); it lasts one hour.",
+				"Prefer the Cloud SQL Auth Proxy or a Cloud SQL connector with --auto-iam-authn: they renew the token themselves.",
+			},
+		},
+	},
+	{
+		Code: AuthTokenExpiring, Category: Login,
+		Summary: "The password is an access token that expires within minutes: connections opened after that with the same token will be refused.",
+		steps: []string{
+			"Fetch a new token for each new connection (the pool's connection hook) instead of keeping one in the connection string.",
+			"Sessions already open stay open after the token expires; only new logins fail, often long after the start, when the pool grows or reconnects.",
+		},
+	},
+	{
+		Code: AuthTokenWrongAudience, Category: Login,
+		Summary: "The password is an access token made for something else: another resource (Entra ID audience), or another host, port or user (RDS IAM), so the server refuses it.",
+		steps: []string{
+			"Make the token for this server and user, and connect with the same host name, port and user the token was made for.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Get the token for Azure Database for PostgreSQL, not for Azure Resource Manager: `az account get-access-token --resource-type oss-rdbms` (audience https://ossrdbms-aad.database.windows.net).",
+				"In code, ask for the scope https://ossrdbms-aad.database.windows.net/.default.",
+			},
+			RDS: {
+				"Generate the token for the exact endpoint and port you connect to (`aws rds generate-db-auth-token --hostname {host} --port {port} --username {user}`): a CNAME, an RDS Proxy or a custom endpoint name needs its own token, and DBUser must be the role you log in as.",
+			},
 		},
 	},
 	{

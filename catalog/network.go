@@ -46,3 +46,25 @@ func IsPrivateAddress(a netip.Addr) bool {
 	a = a.Unmap()
 	return a.IsPrivate() || a.IsLoopback() || a.IsLinkLocalUnicast() || sharedAddressSpace.Contains(a)
 }
+
+// EntraAudiences are the audiences (aud) of Microsoft Entra ID access tokens that Azure Database for PostgreSQL
+// accepts: the resource oss-rdbms in the public, US Government and China clouds. A token for another resource
+// (https://management.azure.com/ from a plain `az account get-access-token`) is refused with a generic message.
+var EntraAudiences = []string{
+	"https://ossrdbms-aad.database.windows.net",
+	"https://ossrdbms-aad.database.usgovcloudapi.net",
+	"https://ossrdbms-aad.database.chinacloudapi.cn",
+}
+
+// IsEntraAudience says whether a token's audience (one, or several separated by spaces) names Azure Database
+// for PostgreSQL.
+func IsEntraAudience(aud string) bool {
+	for _, a := range strings.Fields(aud) {
+		for _, want := range EntraAudiences {
+			if strings.EqualFold(strings.TrimSuffix(a, "/"), want) {
+				return true
+			}
+		}
+	}
+	return false
+}

@@ -2,10 +2,12 @@ package probe
 
 import (
 	"crypto/rand"
+	"encoding/json"
 	"fmt"
 	"net/netip"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
@@ -109,4 +111,62 @@ func hasFinding(r *Report, code catalog.Code) bool {
 		}
 	}
 	return false
+}
+
+// TestTokenPasswords: access tokens given as the password are read locally, and an expired token or one for
+// another host explains the server's generic refusal; the token never reaches the report.
+func TestTokenPasswords(t *testing.T) {
+	pgtest.Isolate(t)
+	const aud = "https://ossrdbms-aad.database.windows.net"
+	expiring := pgtest.EntraToken(aud, time.Now().Add(3*time.Minute), "app@contoso.com")
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: expiring}}})
+	hostPort := fmt.Sprintf("%s:%d", c.Host, c.Port)
+	tests := []struct {
+		name, password string
+		code           catalog.Code
+		exit           int
+		finding        catalog.Code
+	}{
+		{"expired entra token", pgtest.EntraToken(aud, time.Now().Add(-10*time.Minute), "app@contoso.com"), catalog.AuthTokenExpired, 1, ""},
+		{"entra token for another resource", pgtest.EntraToken("https://management.azure.com/", time.Now().Add(time.Hour), "app@contoso.com"), catalog.AuthTokenWrongAudience, 1, ""},
+		{"rds token for another host", pgtest.RDSToken("orders.abc.eu-west-1.rds.amazonaws.com:5432", "app", time.Now(), 15*time.Minute), catalog.AuthTokenWrongAudience, 1, ""},
+		{"expired rds token", pgtest.RDSToken(hostPort, "app", time.Now().Add(-20*time.Minute), 15*time.Minute), catalog.AuthTokenExpired, 1, ""},
+		{"accepted token that expires soon", expiring, catalog.OK, 0, catalog.AuthTokenExpiring},
+		{"ordinary wrong password", "wrong-pw", catalog.AuthPasswordFailed, 1, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := check(t, c.ConnString("user=app", "password="+tt.password, "dbname=postgres", "sslmode=disable"), Options{})
+			expect(t, r, tt.code, tt.exit)
+			if tt.finding != "" && !hasFinding(r, tt.finding) {
+				t.Errorf("no %s finding: %+v", tt.finding, r.Findings)
+			}
+			var text strings.Builder
+			if err := r.WriteText(&text, TextOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			js, _ := json.Marshal(r)
+			for _, part := range tokenParts(tt.password) {
+				if strings.Contains(text.String()+string(js), part) {
+					t.Fatalf("the report contains a secret part of the token %q:\n%s", part, text.String())
+				}
+			}
+		})
+	}
+}
+
+// tokenParts are the pieces of a token that must never be printed: the whole, each part of a JWT, the signature
+// and credential of an RDS token.
+func tokenParts(tok string) []string {
+	parts := []string{tok}
+	if strings.Count(tok, ".") == 2 {
+		parts = append(parts, strings.Split(tok, ".")...)
+	}
+	for _, k := range []string{"X-Amz-Signature=", "X-Amz-Credential="} {
+		if _, v, ok := strings.Cut(tok, k); ok {
+			v, _, _ = strings.Cut(v, "&")
+			parts = append(parts, v)
+		}
+	}
+	return parts
 }

@@ -144,6 +144,11 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 	detail := []string{"sslmode=" + s.SSLMode}
 	if s.Password.Found {
 		detail = append(detail, "password from "+s.Password.Source.String())
+		if len(s.Targets) > 0 {
+			if t := tokenDetail(s.TargetConfig(0).Password); t != "" {
+				detail = append(detail, t)
+			}
+		}
 	} else {
 		detail = append(detail, "no password")
 	}

@@ -105,6 +105,7 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 			}
 		}
 	}
+	a.tokenVerdict(p)
 	if !ok {
 		return a
 	}
