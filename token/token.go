@@ -169,4 +169,3 @@ func sameHostPort(signed, host string, port uint16) bool {
 	}
 	return strings.EqualFold(strings.TrimSuffix(h, "."), strings.TrimSuffix(host, ".")) && p == strconv.Itoa(int(port))
 }
-
