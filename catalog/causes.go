@@ -19,6 +19,8 @@ const (
 	ProtocolNotPostgres      Code = "protocol.not_postgres"
 	ServerUnresponsive       Code = "server.unresponsive"
 	ConnReset                Code = "conn.reset"
+	NetIdleCut               Code = "net.idle_cut"
+	NetMTUBlackhole          Code = "net.mtu_blackhole"
 	TLSNotSupported          Code = "tls.not_supported"
 	TLSRequired              Code = "tls.required"
 	TLSUntrustedCert         Code = "tls.untrusted_cert"
@@ -314,6 +316,25 @@ var causes = withTranslations([]Cause{
 			{text: []string{"server closed the connection unexpectedly", "connection reset by peer", "econnreset", "connection terminated unexpectedly", "unexpected eof", "could not receive data from server", "an i/o error occurred while sending to the backend", "broken pipe", "epipe", "connection was forcibly closed", "endofstreamexception", "attempted to read past the end of the stream", "java.io.eofexception", "could not receive data from client", "could not send data to client", "connection to client lost"}},
 			// pgx's word for a connection an earlier failure closed, also after a statement whose answer was lost.
 			{text: []string{"conn closed"}, weak: true},
+		},
+	},
+	{
+		Code: NetIdleCut, Category: Availability,
+		Summary: "Something on the path (a load balancer, NAT gateway or firewall) forgets a connection idle for about {idle_cut}; the next query on it then {idle_cut_effect}.",
+		steps: []string{
+			"Turn on TCP keepalives below the cut on the client: libpq `keepalives=1 keepalives_idle={keepalives_idle} keepalives_interval={keepalives_interval} keepalives_count=3`; pgx `net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: {keepalives_idle} * time.Second, Interval: {keepalives_interval} * time.Second, Count: 3}}` as the config's DialFunc.",
+			"Or on the server, for every client: `ALTER SYSTEM SET tcp_keepalives_idle = {keepalives_idle}; ALTER SYSTEM SET tcp_keepalives_interval = {keepalives_interval}; ALTER SYSTEM SET tcp_keepalives_count = 3; SELECT pg_reload_conf();`.",
+			"Close pooled connections before they sit idle that long: pgxpool MaxConnIdleTime, HikariCP idleTimeout/keepaliveTime, SQLAlchemy pool_recycle, database/sql SetConnMaxIdleTime at most {pool_max_idle}.",
+			"Or raise the middle box's idle timeout, where you own it (Azure Load Balancer and NAT Gateway: up to 120 min; AWS Gateway Load Balancer: up to 6000 s).",
+		},
+	},
+	{
+		Code: NetMTUBlackhole, Category: Timeout,
+		Summary: "Small results arrive but a large one stalls: full-size packets are lost on the path and the ICMP \"fragmentation needed\" messages that would tell the sender to send smaller ones never arrive (a path-MTU black hole).",
+		steps: []string{
+			"Clamp the TCP MSS on the VPN, tunnel or router between client and server to the path MTU (Linux: `nft add rule inet filter forward tcp flags syn tcp option maxseg size set rt mtu`, or iptables TCPMSS --clamp-mss-to-pmtu).",
+			"Lower the MTU of the client's tunnel or VPN interface (WireGuard 1420 or less, IPsec 1400, GRE/VXLAN 1450) so that full packets fit, or allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path.",
+			"On Linux clients, `sysctl -w net.ipv4.tcp_mtu_probing=1` makes TCP find a working size by itself after a black hole.",
 		},
 	},
 	{

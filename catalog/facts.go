@@ -10,7 +10,8 @@ import (
 //	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
 //	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
 //	cert_names, cert_not_after, tsa, server, resource_group, private_name and private_zone (a private-endpoint name
-//	on the way and its zone); and azure_allow_command, derived from them
+//	on the way and its zone), idle_cut, idle_cut_effect, keepalives_idle, keepalives_interval, pool_max_idle (the
+//	idle-cut finder's figures); and azure_allow_command, derived from them
 type Facts map[string]string
 
 // placeholders are said in place of a fact nobody found: <name> marks what the user fills in, so that a step stays
@@ -34,6 +35,12 @@ var placeholders = map[string]string{
 	"resource_group": "<resource-group>",
 	"private_name":   "the private-endpoint name",
 	"private_zone":   "the private DNS zone",
+	// The idle-cut finder's figures, in seconds.
+	"idle_cut":            "the cut",
+	"idle_cut_effect":     "hangs or is reset",
+	"keepalives_idle":     "60",
+	"keepalives_interval": "10",
+	"pool_max_idle":       "a minute less than the cut",
 }
 
 // derived are facts computed from other facts.

@@ -3,6 +3,7 @@ package catalog
 import (
 	"net/netip"
 	"strings"
+	"time"
 )
 
 // privateZones are the DNS zones of managed services' private endpoints: a name in one of them (the host, or a
@@ -67,4 +68,37 @@ func IsEntraAudience(aud string) bool {
 		}
 	}
 	return false
+}
+
+// MiddleBox is a kind of device on the path that forgets idle TCP connections after a fixed time.
+type MiddleBox struct {
+	Name string
+	// Idle is the default idle timeout.
+	Idle time.Duration
+}
+
+// middleBoxes are the idle timeouts users meet most, from the providers' documentation: Azure Load Balancer
+// rules, outbound rules and NAT Gateway default to 4 minutes (silent unless "TCP reset on idle" is on); AWS NAT
+// gateway, Network and Gateway Load Balancers forget TCP flows after 350 s and reset later packets; Google Cloud's
+// VPC firewall tracks idle connections for 10 minutes and Cloud NAT's established TCP timeout is 20 minutes;
+// firewalls such as Cisco ASA and Palo Alto default to one hour; kube-proxy sets Linux conntrack to one day.
+var middleBoxes = []MiddleBox{
+	{"Azure Load Balancer or Azure NAT Gateway (default idle timeout 4 min; silent unless TCP reset on idle is on)", 4 * time.Minute},
+	{"AWS NAT gateway or Network Load Balancer (350 s; later packets are reset)", 350 * time.Second},
+	{"Google Cloud VPC firewall connection tracking (10 min)", 10 * time.Minute},
+	{"Google Cloud NAT (TCP established idle timeout 20 min)", 20 * time.Minute},
+	{"an enterprise firewall's session timeout (Cisco ASA, Palo Alto: 1 h)", time.Hour},
+	{"Linux conntrack as kube-proxy sets it (1 day)", 24 * time.Hour},
+}
+
+// LikelyMiddleBoxes names the known middle boxes whose default idle timeout is within 10% of the figure found;
+// none when no default matches (a custom timeout).
+func LikelyMiddleBoxes(idle time.Duration) []MiddleBox {
+	var out []MiddleBox
+	for _, m := range middleBoxes {
+		if d := idle - m.Idle; d < m.Idle/10 && -d < m.Idle/10 {
+			out = append(out, m)
+		}
+	}
+	return out
 }

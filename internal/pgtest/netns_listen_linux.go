@@ -26,7 +26,9 @@ func (n *Netns) Listen(t testing.TB, a netip.Addr) net.Listener {
 	var l net.Listener
 	err := n.inside(func() error {
 		var err error
-		l, err = net.Listen("tcp", netip.AddrPortFrom(a, 0).String())
+		// No keepalives: they would keep a middle box's state alive, which tests of idle cuts must not.
+		lc := net.ListenConfig{KeepAlive: -1}
+		l, err = lc.Listen(context.Background(), "tcp", netip.AddrPortFrom(a, 0).String())
 		return err
 	})
 	if err != nil {
@@ -141,4 +143,40 @@ func (n *Netns) inside(f func() error) error {
 		errc <- f()
 	}()
 	return <-errc
+}
+
+// Sysctl sets a network sysctl inside the namespace (key as for sysctl(8), such as
+// net.netfilter.nf_conntrack_tcp_timeout_established): the net.* ones are the namespace's own.
+func (n *Netns) Sysctl(t testing.TB, key, value string) {
+	t.Helper()
+	ipCmd(t, nil, "netns", "exec", n.Name, "sysctl", "-q", "-w", key+"="+value)
+}
+
+// IdleCutPath puts the TCP server at target (such as a cluster's 127.0.0.1:port) behind a new namespace whose
+// connection tracking forgets established connections idle for cut (whole seconds), and which then drops (or,
+// with reset, resets) the packets of the connections it forgot: a NAT gateway or load balancer with an idle
+// timeout, made by the kernel. It returns the address to dial instead of target.
+func IdleCutPath(t testing.TB, target string, cut time.Duration, reset bool) netip.AddrPort {
+	t.Helper()
+	if cut < time.Second || cut%time.Second != 0 {
+		t.Fatalf("pgtest: idle cut %s: conntrack counts whole seconds", cut)
+	}
+	n := NewNetns(t)
+	a := n.Addr(t)
+	via := n.Forward(t, a, target)
+	verdict := "drop"
+	if reset {
+		verdict = "reject with tcp reset"
+	}
+	// A packet of a connection that conntrack forgot is "new" without being a SYN (or invalid).
+	n.Nft(t, fmt.Sprintf(`table inet pgtest {
+	chain input {
+		type filter hook input priority 0;
+		ip daddr %[1]s tcp dport %[2]d ct state invalid %[3]s
+		ip daddr %[1]s tcp dport %[2]d ct state new tcp flags & (syn | ack) != syn %[3]s
+	}
+}`, a, via.Port(), verdict))
+	// Set after the ruleset: its ct expressions load conntrack, which makes the sysctl.
+	n.Sysctl(t, "net.netfilter.nf_conntrack_tcp_timeout_established", fmt.Sprint(int(cut.Seconds())))
+	return via
 }
