@@ -170,3 +170,27 @@ func tokenParts(tok string) []string {
 	}
 	return parts
 }
+
+// TestMTUBlackhole: through a path that loses full-size packets and filters ICMP "fragmentation needed", the login
+// and the server stage pass and the 64 KB result stalls: net.mtu_blackhole, with the MSS-clamping steps.
+func TestMTUBlackhole(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	via := pgtest.MTUBlackholePath(t, fmt.Sprintf("%s:%d", c.Host, c.Port), 1280)
+	r := check(t, c.ConnString("host="+via.Addr().String(), fmt.Sprintf("port=%d", via.Port()), "user=app", "password="+appPassword,
+		"dbname=postgres", "sslmode=disable", "connect_timeout=2"), Options{})
+	expect(t, r, catalog.NetMTUBlackhole, 1)
+	if st := stageOf(r, "server"); st == nil || st.Status == StageFail {
+		t.Errorf("the server stage did not pass before the stall: %+v", r.Stages)
+	}
+	if steps := strings.Join(r.Diagnosis.Steps, "\n"); !strings.Contains(steps, "maxseg size set rt mtu") {
+		t.Errorf("no MSS clamping step:\n%s", steps)
+	}
+
+	// The same server without the black hole: the large result arrives.
+	r = check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
+	expect(t, r, catalog.OK, 0)
+	if st := stageOf(r, "mtu"); st == nil || st.Status != StageOK {
+		t.Errorf("mtu stage on loopback: %+v", st)
+	}
+}

@@ -72,6 +72,7 @@ func (a *attempt) failAt(start time.Time, f *failure) {
 func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	a := &attempt{d: d, rec: &recorder{tracer: p.tr}}
 	deadline := time.Now().Add(p.timeout)
+	outer := ctx // the path-MTU test after the server stage has a deadline of its own
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
 	conn := d.conn
@@ -116,6 +117,9 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 		_ = pg.Close(cctx)
 	}()
 	a.inspect(ctx, p, pg)
+	if a.fail == nil {
+		a.pathMTU(outer, p, pg)
+	}
 	return a
 }
 

@@ -180,3 +180,25 @@ func IdleCutPath(t testing.TB, target string, cut time.Duration, reset bool) net
 	n.Sysctl(t, "net.netfilter.nf_conntrack_tcp_timeout_established", fmt.Sprint(int(cut.Seconds())))
 	return via
 }
+
+// MTUBlackholePath puts the TCP server at target behind a new namespace whose way back to the host is a path-MTU
+// black hole: packets longer than mtu bytes are dropped, as a link of that MTU on the path drops them, and the
+// ICMP "fragmentation needed" that would tell the sender is dropped too, as filtering firewalls do. Small
+// exchanges pass; a large result stalls. It returns the address to dial instead of target.
+//
+// The drop is an nftables rule rather than the MTU of a veth end: a veth pair lets GSO packets larger than its
+// peer's MTU through, and each end's MTU sets the MSS it advertises, so no pair of MTUs alone makes a black hole.
+func MTUBlackholePath(t testing.TB, target string, mtu int) netip.AddrPort {
+	t.Helper()
+	n := NewNetns(t)
+	a := n.Addr(t)
+	via := n.Forward(t, a, target)
+	n.Nft(t, fmt.Sprintf(`table inet pgtest {
+	chain output {
+		type filter hook output priority 0;
+		icmp type destination-unreachable icmp code frag-needed drop
+		ip saddr %s tcp sport %d ip length > %d drop
+	}
+}`, a, via.Port(), mtu))
+	return via
+}
