@@ -16,6 +16,8 @@ const (
 	TCPTimeout               Code = "tcp.timeout"
 	TCPUnreachable           Code = "tcp.unreachable"
 	FirewallIPv6NotAllowed   Code = "firewall.ipv6_not_allowed"
+	NetIPv6OnlyServer        Code = "net.ipv6_only_server"
+	NetIPv4OnlyServer        Code = "net.ipv4_only_server"
 	ProtocolNotPostgres      Code = "protocol.not_postgres"
 	ServerUnresponsive       Code = "server.unresponsive"
 	ConnReset                Code = "conn.reset"
@@ -259,6 +261,38 @@ var causes = withTranslations([]Cause{
 			// libpq tries ::1 after 127.0.0.1 for localhost; on a host without IPv6 that attempt says this, and
 			// the other attempt's answer is the one that matters.
 			{text: []string{"cannot assign requested address", "addrnotavailable"}, weak: true},
+		},
+	},
+	{
+		Code: NetIPv6OnlyServer, Category: Firewall,
+		Summary: "{host} has only IPv6 addresses, and this client's network has no IPv6 route: an IPv6-only server seen from an IPv4-only network.",
+		steps: []string{
+			"Give the client IPv6 (a dual-stack VPC, subnet or container network), or reach the server through something that has an IPv4 address (a pooler or proxy, NAT64 in front).",
+			"Check with `ip -6 route` on the client: without a default IPv6 route, nothing reaches {address}.",
+		},
+		providerSteps: map[Provider][]string{
+			Supabase: {
+				"Supabase's direct connection host (db.<project-ref>.supabase.co) has only an IPv6 address: connect through the connection pooler (Supavisor), which has IPv4: session mode `postgres://postgres.<project-ref>@aws-0-<region>.pooler.supabase.com:5432/postgres` (the dashboard's Connect button shows it).",
+				"Or buy the project's IPv4 add-on, which gives the direct host an IPv4 address.",
+				"Or run the client where IPv6 works (most hosts do; many container platforms, GitHub Actions runners and some serverless platforms do not).",
+			},
+		},
+	},
+	{
+		Code: NetIPv4OnlyServer, Category: Firewall,
+		Summary: "{host} has only IPv4 addresses, and this client's network has no IPv4 route: an IPv4-only server seen from an IPv6-only network.",
+		steps: []string{
+			"Give the client IPv4 (dual stack), or use NAT64 with DNS64 on the client's network so that IPv4-only names get IPv6 addresses.",
+			"Check with `ip -4 route` on the client: without a default IPv4 route, nothing reaches {address}.",
+		},
+		providerSteps: map[Provider][]string{
+			RDS: {
+				"Switch the DB instance to dual-stack mode (`aws rds modify-db-instance --db-instance-identifier <instance> --network-type DUAL`, in subnets with IPv6 CIDRs) and allow the client's IPv6 address in the security group.",
+				"Or turn on DNS64 on the client's subnet and route 64:ff9b::/96 to a NAT gateway.",
+			},
+			Azure: {
+				"Azure Database for PostgreSQL flexible server is reached over IPv4: give the client IPv4 (dual-stack VNet), or put NAT64 in front.",
+			},
 		},
 	},
 	{

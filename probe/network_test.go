@@ -194,3 +194,39 @@ func TestMTUBlackhole(t *testing.T) {
 		t.Errorf("mtu stage on loopback: %+v", st)
 	}
 }
+
+// TestAddressFamilies: a client in an IPv4-only network meets a host with IPv6 addresses only, and a client in an
+// IPv6-only network one with IPv4 addresses only; the kernel of the client's namespace says "network is
+// unreachable" and the verdict names the address family, with the provider's way out.
+func TestAddressFamilies(t *testing.T) {
+	pgtest.Isolate(t)
+	v4only, v6only := pgtest.NewNetns(t), pgtest.NewNetns(t)
+	v6only.RemoveIPv4(t)
+	d := pgtest.StartDNS(t, map[string][]netip.Addr{
+		"db.abcdefghijkl.supabase.co":                  {netip.MustParseAddr("2001:db8:5ba::10")},
+		"orders.c9akciq32.eu-west-1.rds.amazonaws.com": {netip.MustParseAddr("198.18.0.10")},
+		"dual.pgtriage.test":                           {netip.MustParseAddr("198.18.0.10"), netip.MustParseAddr("2001:db8:5ba::10")},
+	})
+	for _, tt := range []struct {
+		name, host string
+		client     *pgtest.Netns
+		code       catalog.Code
+		step       string
+	}{
+		{"IPv6-only server, IPv4-only client", "db.abcdefghijkl.supabase.co", v4only, catalog.NetIPv6OnlyServer, "pooler.supabase.com"},
+		{"IPv4-only server, IPv6-only client", "orders.c9akciq32.eu-west-1.rds.amazonaws.com", v6only, catalog.NetIPv4OnlyServer, "--network-type DUAL"},
+		{"both families, IPv6-only client", "dual.pgtriage.test", v6only, catalog.TCPUnreachable, ""},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			r := check(t, fmt.Sprintf("host=%s user=app dbname=postgres connect_timeout=2", tt.host),
+				Options{Resolver: d.Resolver(), Dial: tt.client.DialContext})
+			expect(t, r, tt.code, 2)
+			if !strings.Contains(r.Diagnosis.Evidence, "network is unreachable") {
+				t.Errorf("evidence: %s", r.Diagnosis.Evidence)
+			}
+			if steps := strings.Join(r.Diagnosis.Steps, "\n"); !strings.Contains(steps, tt.step) {
+				t.Errorf("steps lack %q:\n%s", tt.step, steps)
+			}
+		})
+	}
+}

@@ -22,6 +22,8 @@ type Options struct {
 	Resolver *net.Resolver
 	// Trace keeps the protocol messages in the report.
 	Trace bool
+	// Dial opens the connections; nil means a net.Dialer. Tests dial from inside a network namespace with it.
+	Dial DialFunc
 }
 
 type prober struct {
@@ -71,7 +73,11 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			r.Findings = append(r.Findings, Finding{Code: string(n.code), Severity: "warning", Summary: catalog.Lookup(n.code).SummaryFor(n.facts)})
 		}
 	}
-	dials := connectAll(ctx, eps, p.timeout, p.tr)
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	dials := connectAll(ctx, eps, p.timeout, dial, p.tr)
 	defer func() {
 		for _, d := range dials {
 			if d.conn != nil {
@@ -109,7 +115,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {
-		f := privateEndpointFailure(decisive(failures), eps)
+		f := addressFamilyFailure(privateEndpointFailure(decisive(failures), eps), dials)
 		r.Status = StatusNoResponse
 		if f.answered {
 			r.Status = StatusRejected

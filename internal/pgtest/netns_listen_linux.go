@@ -202,3 +202,23 @@ func MTUBlackholePath(t testing.TB, target string, mtu int) netip.AddrPort {
 }`, a, via.Port(), mtu))
 	return via
 }
+
+// DialContext opens a connection from inside the namespace, as a client in that network would: its routes (an
+// IPv4-only or IPv6-only namespace) decide what it reaches. It has the signature of net.Dialer.DialContext.
+func (n *Netns) DialContext(ctx context.Context, network, address string) (net.Conn, error) {
+	var conn net.Conn
+	err := n.inside(func() error {
+		var d net.Dialer
+		var err error
+		conn, err = d.DialContext(ctx, network, address)
+		return err
+	})
+	return conn, err
+}
+
+// RemoveIPv4 takes every IPv4 address, and so every IPv4 route, from the namespace's veth end: an IPv6-only
+// network. The host can no longer reach the namespace over IPv4; Attach an IPv6 address for that.
+func (n *Netns) RemoveIPv4(t testing.TB) {
+	t.Helper()
+	ipCmd(t, nil, "-n", n.Name, "-4", "addr", "flush", "dev", nsLink)
+}
