@@ -4,10 +4,12 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/settings"
 )
@@ -64,4 +66,44 @@ func TestIdleCut(t *testing.T) {
 			t.Errorf("loopback path: %+v", *r)
 		}
 	})
+}
+
+// TestIdleCutThroughProxy finds the cut of faultproxy's idle_cut fault, silent and with a reset.
+func TestIdleCutThroughProxy(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: appPassword}}})
+	for _, tt := range []struct {
+		idle time.Duration
+		mode faultproxy.IdleMode
+		kind string
+	}{
+		{1500 * time.Millisecond, faultproxy.IdleSilent, CutSilent},
+		{2500 * time.Millisecond, faultproxy.IdleReset, CutReset},
+	} {
+		t.Run(string(tt.mode), func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+			defer cancel()
+			p, err := faultproxy.Start(ctx, faultproxy.Config{Upstream: fmt.Sprintf("%s:%d", c.Host, c.Port)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer p.Close()
+			if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindIdleCut, Idle: faultproxy.Duration(tt.idle), Mode: tt.mode}); err != nil {
+				t.Fatal(err)
+			}
+			host, port, _ := strings.Cut(p.Addr(), ":")
+			s, err := settings.Load(c.ConnString("host="+host, "port="+port, "user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := FindIdleCut(ctx, s, IdleOptions{Max: 20 * time.Second, Sessions: 8})
+			if r.Kind != tt.kind || r.Error != "" {
+				t.Fatalf("got %q (%s), want %s: %+v", r.Kind, r.Error, tt.kind, r.Probes)
+			}
+			if rel := math.Abs(r.FigureSeconds-tt.idle.Seconds()) / tt.idle.Seconds(); rel > 0.10 {
+				t.Errorf("figure %.3f s for an idle_cut of %s: off by %.1f%%", r.FigureSeconds, tt.idle, rel*100)
+			}
+		})
+	}
 }
