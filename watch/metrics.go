@@ -21,6 +21,7 @@ type Metrics struct {
 	failures                                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	idleCuts                                *prometheus.CounterVec
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
@@ -46,9 +47,10 @@ func NewMetrics() *Metrics {
 		restarts:       c("pgtriage_server_restarts_total", "Server restarts seen (pg_postmaster_start_time changed).", "target"),
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
+		idleCuts:       c("pgtriage_idle_cuts_total", "Idle sessions (--idle-probe) cut on the path while the target was up, by how: silent or reset.", "target", "kind"),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.idleCuts}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -83,6 +83,8 @@ func (v *View) eventLine(ev Event) string {
 		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), ev.Target, ev.Cert.Subject, ev.Cert.NotAfter.Format(time.DateOnly))
 	case EventCertExpiring:
 		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), ev.Target, ev.Note, ev.Cert.NotAfter.Format(time.RFC3339))
+	case EventIdleCut:
+		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), ev.Target, ev.Code, ev.Note, ev.Evidence)
 	case EventTokenExpiring:
 		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("TOKEN", yellow), ev.Target, ev.Code, ev.Note)
 	}

@@ -1,14 +1,21 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"math"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/pgtriage/pgtriage/faultproxy"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
@@ -62,5 +69,59 @@ func TestIdleCutCommand(t *testing.T) {
 
 	if _, errOut, code := run(t, deps{}, "idle-cut", "--ratio", "1", conn); code != usageExit || !strings.Contains(errOut, "--ratio") {
 		t.Errorf("--ratio 1: exit %d, %q", code, errOut)
+	}
+}
+
+// TestWatchIdleProbe: watch --idle-probe keeps one more session idle through faultproxy's idle_cut fault, which
+// cuts sessions idle for more than 1 s; the held session, queried every 100 ms, stays up, and each cut is an
+// idle_cut event, a line and a metric.
+func TestWatchIdleProbe(t *testing.T) {
+	pgtest.Isolate(t)
+	t.Setenv("NO_COLOR", "1")
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	p, err := faultproxy.Start(ctx, faultproxy.Config{Upstream: fmt.Sprintf("%s:%d", c.Host, c.Port)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindIdleCut, Idle: faultproxy.Duration(time.Second), Mode: faultproxy.IdleReset}); err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := net.SplitHostPort(p.Addr())
+	events := filepath.Join(t.TempDir(), "events.jsonl")
+	var stdout, stderr lockedBuffer
+	code := make(chan int, 1)
+	go func() {
+		code <- executeWith(deps{}, []string{"watch", "--for", "8s", "--interval", "100ms", "--idle-probe", "2s", "--events", events,
+			"--metrics-addr", "127.0.0.1:0", fmt.Sprintf("host=%s port=%s user=app password=s3cret-pw dbname=postgres sslmode=disable", host, port)},
+			strings.NewReader(""), &stdout, &stderr)
+	}()
+	waitForFile(t, events, `"type":"idle_cut".*"note":"reset"`)
+	m := regexp.MustCompile(`metrics at (http://\S+)`).FindStringSubmatch(stderr.String())
+	if m == nil {
+		t.Fatalf("no metrics address: %q", stderr.String())
+	}
+	resp, err := http.Get(m[1])
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`(?m)^pgtriage_idle_cuts_total\{kind="reset",target="[^"]+"\} [1-9]`).Match(metrics) {
+		t.Errorf("no idle cut metric:\n%s", metrics)
+	}
+	log, _ := os.ReadFile(events)
+	if strings.Contains(string(log), `"type":"outage_start"`) {
+		t.Errorf("the idle cut was taken for an outage:\n%s", log)
+	}
+	select {
+	case <-code:
+	case <-time.After(30 * time.Second):
+		t.Fatal("watch --for 8s did not return")
+	}
+	if !regexp.MustCompile(`(?m)IDLE CUT \S+ net\.idle_cut \(reset\): a session idle for`).MatchString(stdout.String()) {
+		t.Errorf("no IDLE CUT line:\n%s", stdout.String())
 	}
 }
