@@ -240,6 +240,7 @@ func openIdleSessions(ctx context.Context, s *settings.Settings, n int) ([]*idle
 			t0 := time.Now()
 			_, err = pg.Exec(qctx, "SELECT 1").ReadAll()
 			cancel()
+			ackNow(pg.Conn())
 			ss.rtt, ss.last = time.Since(t0), time.Now()
 			if err != nil {
 				closeIdle(pg)
@@ -271,6 +272,7 @@ func (ss *idleSession) probe(ctx context.Context, deadline time.Duration) (time.
 	defer cancel()
 	_, err := ss.pg.Exec(qctx, "SELECT 1").ReadAll()
 	if err == nil {
+		ackNow(ss.pg.Conn())
 		ss.last = time.Now()
 		return idle, "", ""
 	}

@@ -45,7 +45,8 @@ func TestIdleCut(t *testing.T) {
 			if rel := math.Abs(r.FigureSeconds-tt.cut.Seconds()) / tt.cut.Seconds(); rel > 0.10 {
 				t.Errorf("figure %.3f s, set %s: off by %.1f%%", r.FigureSeconds, tt.cut, rel*100)
 			}
-			if r.SurvivedSeconds >= tt.cut.Seconds() || r.CutSeconds < tt.cut.Seconds() {
+			// The bounds themselves, with the few milliseconds between the finder's clock and the packets'.
+			if slack := 0.02; r.SurvivedSeconds >= tt.cut.Seconds()+slack || r.CutSeconds < tt.cut.Seconds()-slack {
 				t.Errorf("the cut %s is not between survived %.3f s and cut %.3f s", tt.cut, r.SurvivedSeconds, r.CutSeconds)
 			}
 			// Idle time spent: the longest idle tested is at most the ratio above the cut; add the answer deadline

@@ -146,29 +146,13 @@ func TestTokenPasswords(t *testing.T) {
 				t.Fatal(err)
 			}
 			js, _ := json.Marshal(r)
-			for _, part := range tokenParts(tt.password) {
+			for _, part := range pgtest.TokenSecrets(tt.password) {
 				if strings.Contains(text.String()+string(js), part) {
 					t.Fatalf("the report contains a secret part of the token %q:\n%s", part, text.String())
 				}
 			}
 		})
 	}
-}
-
-// tokenParts are the pieces of a token that must never be printed: the whole, each part of a JWT, the signature
-// and credential of an RDS token.
-func tokenParts(tok string) []string {
-	parts := []string{tok}
-	if strings.Count(tok, ".") == 2 {
-		parts = append(parts, strings.Split(tok, ".")...)
-	}
-	for _, k := range []string{"X-Amz-Signature=", "X-Amz-Credential="} {
-		if _, v, ok := strings.Cut(tok, k); ok {
-			v, _, _ = strings.Cut(v, "&")
-			parts = append(parts, v)
-		}
-	}
-	return parts
 }
 
 // TestMTUBlackhole: through a path that loses full-size packets and filters ICMP "fragmentation needed", the login

@@ -49,26 +49,10 @@ func TestTokenNeverPrinted(t *testing.T) {
 	printed.Write(log)
 
 	for _, tok := range []string{expiring, expired, rdsToken} {
-		for _, part := range secretParts(tok) {
+		for _, part := range pgtest.TokenSecrets(tok) {
 			if strings.Contains(printed.String(), part) {
 				t.Fatalf("a command printed a secret part of a token (%q):\n%s", part, printed.String())
 			}
 		}
 	}
-}
-
-// secretParts are the pieces of a token that must never be printed: the whole, each part of a JWT (the claims
-// are printed decoded, never encoded), and an RDS token's signature and credential.
-func secretParts(tok string) []string {
-	parts := []string{tok}
-	if strings.Count(tok, ".") == 2 {
-		parts = append(parts, strings.Split(tok, ".")...)
-	}
-	for _, k := range []string{"X-Amz-Signature=", "X-Amz-Credential="} {
-		if _, v, ok := strings.Cut(tok, k); ok {
-			v, _, _ = strings.Cut(v, "&")
-			parts = append(parts, v)
-		}
-	}
-	return parts
 }

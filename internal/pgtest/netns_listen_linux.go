@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -146,10 +147,14 @@ func (n *Netns) inside(f func() error) error {
 }
 
 // Sysctl sets a network sysctl inside the namespace (key as for sysctl(8), such as
-// net.netfilter.nf_conntrack_tcp_timeout_established): the net.* ones are the namespace's own.
+// net.netfilter.nf_conntrack_tcp_timeout_established): the net.* ones are the namespace's own, and /proc/sys/net
+// shows those of the thread that opens it.
 func (n *Netns) Sysctl(t testing.TB, key, value string) {
 	t.Helper()
-	ipCmd(t, nil, "netns", "exec", n.Name, "sysctl", "-q", "-w", key+"="+value)
+	path := "/proc/sys/" + strings.ReplaceAll(key, ".", "/")
+	if err := n.inside(func() error { return os.WriteFile(path, []byte(value), 0) }); err != nil {
+		t.Fatalf("pgtest: sysctl %s=%s in %s: %v", key, value, n.Name, err)
+	}
 }
 
 // IdleCutPath puts the TCP server at target (such as a cluster's 127.0.0.1:port) behind a new namespace whose

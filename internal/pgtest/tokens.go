@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -35,4 +36,20 @@ func RDSToken(hostPort, user string, signed time.Time, validity time.Duration) s
 	q.Set("X-Amz-SignedHeaders", "host")
 	q.Set("X-Amz-Signature", "9f3c2d7e5b1a4c8d6e0f2a3b4c5d6e7f8091a2b3c4d5e6f708192a3b4c5d6e7f")
 	return hostPort + "/?" + q.Encode()
+}
+
+// TokenSecrets are the pieces of a token that no output may contain: the whole, each part of a JWT (its claims
+// may be printed decoded, never encoded), and an RDS token's signature and credential.
+func TokenSecrets(tok string) []string {
+	parts := []string{tok}
+	if strings.Count(tok, ".") == 2 {
+		parts = append(parts, strings.Split(tok, ".")...)
+	}
+	for _, k := range []string{"X-Amz-Signature=", "X-Amz-Credential="} {
+		if _, v, ok := strings.Cut(tok, k); ok {
+			v, _, _ = strings.Cut(v, "&")
+			parts = append(parts, v)
+		}
+	}
+	return parts
 }
