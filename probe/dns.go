@@ -48,7 +48,7 @@ func resolve(ctx context.Context, resolver *net.Resolver, targets []settings.Tar
 	eps := make([]*endpoint, len(targets))
 	done := make(chan struct{}, len(targets))
 	for i, t := range targets {
-		ep := &endpoint{index: i, target: t, stage: Stage{Name: "dns", Address: t.Host}}
+		ep := &endpoint{index: i, target: t, stage: Stage{Name: StageDNS, Address: t.Host}}
 		eps[i] = ep
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -87,7 +87,7 @@ func lookup(ctx context.Context, resolver *net.Resolver, ep *endpoint, timeout t
 	ep.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
 		ep.stage.Status, ep.stage.Detail = StageFail, err.Error()
-		ep.fail = networkFailure("dns", err, false)
+		ep.fail = networkFailure(StageDNS, err, false)
 		ep.fail.host = t.Host
 		tr.event("-", "DNS lookup of %s failed: %v", t.Host, err)
 		return
@@ -227,12 +227,12 @@ func privateEndpoint(host string, chain []string, addrs []netip.Addr) *privateNo
 			if len(public) == 0 {
 				return nil
 			}
-			return &privateNote{code: catalog.DNSPrivateZoneNotLinked, facts: catalog.Facts{"private_name": name,
-				"private_zone": zone, "address": public[0].String()}.ForHost(host)}
+			return &privateNote{code: catalog.DNSPrivateZoneNotLinked, facts: catalog.Facts{catalog.FactPrivateName: name,
+				catalog.FactPrivateZone: zone, catalog.FactAddress: public[0].String()}.ForHost(host)}
 		}
 	}
 	if len(private) > 0 && len(public) == 0 && catalog.ProviderOf(host) != catalog.Generic {
-		return &privateNote{code: catalog.DNSPrivateAddress, facts: catalog.Facts{"address": private[0].String()}.ForHost(host)}
+		return &privateNote{code: catalog.DNSPrivateAddress, facts: catalog.Facts{catalog.FactAddress: private[0].String()}.ForHost(host)}
 	}
 	return nil
 }

@@ -10,7 +10,7 @@ import (
 // here because this client has no route of that family: an IPv6-only server seen from an IPv4-only network (as
 // Supabase's direct hosts are), or the reverse. The kernel says "network is unreachable" without sending a packet.
 func addressFamilyFailure(f *failure, dials []*dialed) *failure {
-	if f.stage != "tcp" || f.code != catalog.TCPUnreachable {
+	if f.stage != StageTCP || f.code != catalog.TCPUnreachable {
 		return f
 	}
 	var v4, v6 int

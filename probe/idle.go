@@ -185,17 +185,17 @@ func idleFacts(cut time.Duration, kind string, s *settings.Settings) catalog.Fac
 	idle := math.Max(1, math.Floor(secs/2))
 	interval := math.Max(1, math.Floor(secs/10))
 	f := catalog.Facts{
-		"idle_cut":            fmt.Sprintf("%.0f s", secs),
-		"idle_cut_effect":     effect(kind),
-		"keepalives_idle":     strconv.Itoa(int(idle)),
-		"keepalives_interval": strconv.Itoa(int(interval)),
-		"pool_max_idle":       (time.Duration(idle) * time.Second).String(),
+		catalog.FactIdleCut:            fmt.Sprintf("%.0f s", secs),
+		catalog.FactIdleCutEffect:      effect(kind),
+		catalog.FactKeepalivesIdle:     strconv.Itoa(int(idle)),
+		catalog.FactKeepalivesInterval: strconv.Itoa(int(interval)),
+		catalog.FactPoolMaxIdle:        (time.Duration(idle) * time.Second).String(),
 	}
 	if secs < 10 {
-		f["idle_cut"] = fmt.Sprintf("%.1f s", secs)
+		f[catalog.FactIdleCut] = fmt.Sprintf("%.1f s", secs)
 	}
 	if len(s.Targets) > 0 {
-		f.ForHost(s.Targets[0].Host)
+		f = f.ForHost(s.Targets[0].Host)
 	}
 	return f
 }

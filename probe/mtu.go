@@ -29,11 +29,11 @@ func (a *attempt) pathMTU(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 	res, err := pg.Exec(qctx, largeQuery).ReadAll()
 	switch {
 	case err == nil && len(res) == 1 && len(res[0].Rows) == 1 && len(res[0].Rows[0][0]) == largeSize:
-		a.stage("mtu", StageOK, start, "a 64 KB result arrived whole")
+		a.stage(StageMTU, StageOK, start, "a 64 KB result arrived whole")
 	case err != nil && (isTimeout(err) || qctx.Err() != nil):
-		a.failAt(start, &failure{stage: "mtu", code: catalog.NetMTUBlackhole, answered: true, evidence: fmt.Sprintf(
+		a.failAt(start, &failure{stage: StageMTU, code: catalog.NetMTUBlackhole, answered: true, evidence: fmt.Sprintf(
 			"the small results of the login and the server stage arrived, but a 64 KB result (%s) did not within %s", largeQuery, p.timeout)})
 	default:
-		a.stage("mtu", StageWarn, start, fmt.Sprintf("a 64 KB result could not be fetched: %v", err))
+		a.stage(StageMTU, StageWarn, start, fmt.Sprintf("a 64 KB result could not be fetched: %v", err))
 	}
 }

@@ -174,7 +174,7 @@ func TestMTUBlackhole(t *testing.T) {
 	// The same server without the black hole: the large result arrives.
 	r = check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=disable"), Options{})
 	expect(t, r, catalog.OK, 0)
-	if st := stageOf(r, "mtu"); st == nil || st.Status != StageOK {
+	if st := stageOf(r, StageMTU); st == nil || st.Status != StageOK {
 		t.Errorf("mtu stage on loopback: %+v", st)
 	}
 }

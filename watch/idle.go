@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/probe"
 )
 
@@ -17,7 +18,7 @@ import (
 // the held one, never idle, carries on. A failing login is the login loop's to report: this loop tries again
 // after the next idle spell.
 func (t *target) idleLoop(ctx context.Context) {
-	cfg := t.cfg[kindIndex(ProbeLogin)].Copy()
+	cfg := t.cfg[kindIndex(eventlog.ProbeLogin)].Copy()
 	cfg.DialFunc = (&net.Dialer{KeepAlive: -1}).DialContext // keepalives would keep the middle box's state alive
 	every := t.w.opts.IdleProbe
 	tm := time.NewTimer(time.Hour)
@@ -64,7 +65,7 @@ func (t *target) idleCut(at time.Time, kind string, idle time.Duration, err erro
 		return
 	}
 	t.m.vecs.idleCuts.WithLabelValues(t.Name, kind).Inc()
-	t.w.emit(Event{Time: at, Type: EventIdleCut, Target: t.Name, Code: catalog.NetIdleCut, Note: kind,
-		Evidence: fmt.Sprintf("a session idle for %s %s while the target was up: %v", round(idle), map[string]string{
+	t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventIdleCut, Target: t.Name, Code: catalog.NetIdleCut, Note: kind,
+		Evidence: fmt.Sprintf("a session idle for %s %s while the target was up: %v", eventlog.Round(idle), map[string]string{
 			probe.CutSilent: "got no answer", probe.CutReset: "was reset"}[kind], err)})
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/token"
 )
@@ -33,7 +34,7 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			t.mu.Lock()
 			changed := t.server.Addresses != "" && t.server.Addresses != addrs
 			t.mu.Unlock()
-			t.observe(time.Now(), ServerFacts{Addresses: addrs}, nil)
+			t.observe(time.Now(), eventlog.ServerFacts{Addresses: addrs}, nil)
 			if changed {
 				t.refollow.Store(true)
 			}
@@ -42,22 +43,22 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			continue
 		}
 		start := time.Now()
-		pg, err := t.connect(ctx, ProbeLogin)
+		pg, err := t.connect(ctx, eventlog.ProbeLogin)
 		end := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
 				return // watch is stopping: not a failure of the target
 			}
-			code, evidence := t.classify(ProbeLogin, err)
-			t.failed(ProbeLogin, end, code, evidence)
+			code, evidence := t.classify(eventlog.ProbeLogin, err)
+			t.failed(eventlog.ProbeLogin, end, code, evidence)
 			wait = t.retry()
 			continue
 		}
 		cert := certOf(pg)
 		closeConn(pg)
-		t.succeeded(ProbeLogin, end, end.Sub(start), true)
+		t.succeeded(eventlog.ProbeLogin, end, end.Sub(start), true)
 		if cert != nil {
-			t.observe(end, ServerFacts{Cert: cert.Fingerprint}, cert)
+			t.observe(end, eventlog.ServerFacts{Cert: cert.Fingerprint}, cert)
 		}
 	}
 }
@@ -82,7 +83,7 @@ func (t *target) tokenWarning(at time.Time) {
 	if !at.Before(info.Expires) {
 		note = fmt.Sprintf("the password is a %s token that expired at %s", info.Kind, info.Expires.Format(time.RFC3339))
 	}
-	t.w.emit(Event{Time: at, Type: EventTokenExpiring, Target: t.Name, Code: catalog.AuthTokenExpiring, Note: note})
+	t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventTokenExpiring, Target: t.Name, Code: catalog.AuthTokenExpiring, Note: note})
 }
 
 // addresses resolves the target's host names, as "name: a, b; name2: c"; "" when there is nothing to resolve or a

@@ -91,7 +91,7 @@ func TestWatchIdleProbe(t *testing.T) {
 	}
 	host, port, _ := net.SplitHostPort(p.Addr())
 	events := filepath.Join(t.TempDir(), "events.jsonl")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- executeWith(deps{}, []string{"watch", "--for", "8s", "--interval", "100ms", "--idle-probe", "2s", "--events", events,
