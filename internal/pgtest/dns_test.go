@@ -52,15 +52,12 @@ func TestDNS(t *testing.T) {
 		t.Errorf("broken: got %#v, want a server failure", err)
 	}
 
-	// A chain of aliases: Go's resolver follows it to the addresses and names the last alias.
+	// A chain of aliases: Go's resolver follows it to the addresses (the probe's tests read the chain itself).
 	d.CNAME("orders.pgtest.test", "orders.privatelink.pgtest.test")
 	d.CNAME("orders.privatelink.pgtest.test", "gateway.pgtest.test")
 	d.Set("gateway.pgtest.test", netip.MustParseAddr("198.18.0.13"))
 	if got, err := lookup("orders.pgtest.test"); err != nil || !slices.Equal(got, []string{"198.18.0.13"}) {
 		t.Errorf("alias: %v, %v", got, err)
-	}
-	if cname, err := r.LookupCNAME(ctx, "orders.pgtest.test"); err != nil || cname != "gateway.pgtest.test." {
-		t.Errorf("alias's canonical name: %q, %v", cname, err)
 	}
 	d.CNAME("dangling.pgtest.test", "nowhere.pgtest.test")
 	if _, err := lookup("dangling.pgtest.test"); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
