@@ -18,6 +18,7 @@ type dialed struct {
 	conn    net.Conn
 	stage   Stage
 	fail    *failure
+	err     error // the dial's error, when it failed
 	dialFn  DialFunc
 }
 
@@ -61,6 +62,7 @@ func (d *dialed) dial(ctx context.Context, timeout time.Duration, tr *tracer) {
 	conn, err := d.dialFn(dctx, d.network, d.address)
 	d.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
+		d.err = err
 		d.stage.Status, d.stage.Detail = StageFail, err.Error()
 		d.fail = d.locate(networkFailure(StageTCP, err, false))
 		if isTimeout(err) || dctx.Err() != nil {
