@@ -23,6 +23,16 @@ var producedBy = map[Code]string{
 	TxDeadlock:             "retry/tx_test.go:TestTxRetriesDeadlock",
 	// The text alone is the server's 28P01; only check, which sees the pooler accept the client first, tells it.
 	PoolerServerLoginFailed: "probe/pooler_test.go:TestThroughPgBouncer",
+	// The network in between: DNS answers, kernels and tokens the tests make, no server message.
+	DNSPrivateZoneNotLinked: "probe/network_test.go:TestPrivateEndpointDNS",
+	DNSPrivateAddress:       "probe/network_test.go:TestPrivateEndpointDNS",
+	AuthTokenExpired:        "probe/network_test.go:TestTokenPasswords",
+	AuthTokenExpiring:       "probe/network_test.go:TestTokenPasswords",
+	AuthTokenWrongAudience:  "probe/network_test.go:TestTokenPasswords",
+	NetIdleCut:              "probe/idle_test.go:TestIdleCut",
+	NetMTUBlackhole:         "probe/network_test.go:TestMTUBlackhole",
+	NetIPv6OnlyServer:       "probe/network_test.go:TestAddressFamilies",
+	NetIPv4OnlyServer:       "probe/network_test.go:TestAddressFamilies",
 }
 
 // Every code but ok and unknown is seen in a real message: an entry of the explain corpus, or a test that produces

@@ -59,7 +59,7 @@ func TestThroughPgBouncer(t *testing.T) {
 		if r.Pooler.PoolMode != "transaction" || r.Pooler.PreparedStatements != "not kept" {
 			t.Fatalf("pooler = %+v, want transaction pooling without prepared statements", r.Pooler)
 		}
-		if !hasFinding(r, string(catalog.PoolerPreparedStatements)) {
+		if !hasFinding(r, catalog.PoolerPreparedStatements) {
 			t.Fatalf("no prepared-statement warning: %+v", r.Findings)
 		}
 		if st := stageOf(r, StageTLS); st == nil || st.Status != StageOK {
@@ -108,15 +108,6 @@ func TestThroughPgBouncer(t *testing.T) {
 		expectPooler(t, check(t, app(quick), Options{}), catalog.PoolerServerUnavailable, 1, SideServer)
 		expectPooler(t, check(t, app(slow, "connect_timeout=2"), Options{}), catalog.PoolerServerUnavailable, 1, SideServer)
 	})
-}
-
-func hasFinding(r *Report, code string) bool {
-	for _, f := range r.Findings {
-		if f.Code == code {
-			return true
-		}
-	}
-	return false
 }
 
 // holdServerConnection opens a session that runs a query, so that under session pooling it keeps a server

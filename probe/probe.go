@@ -22,6 +22,8 @@ type Options struct {
 	Resolver *net.Resolver
 	// Trace keeps the protocol messages in the report.
 	Trace bool
+	// Dial opens the connections; nil means a net.Dialer. Tests dial from inside a network namespace with it.
+	Dial DialFunc
 }
 
 type prober struct {
@@ -67,8 +69,15 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		if ep.fail != nil {
 			failures = append(failures, ep.fail)
 		}
+		if n := ep.private; n != nil && n.code == catalog.DNSPrivateZoneNotLinked {
+			r.Findings = append(r.Findings, Finding{Code: string(n.code), Severity: "warning", Summary: catalog.Lookup(n.code).SummaryFor(n.facts)})
+		}
 	}
-	dials := connectAll(ctx, eps, p.timeout, p.tr)
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	dials := connectAll(ctx, eps, p.timeout, dial, p.tr)
 	defer func() {
 		for _, d := range dials {
 			if d.conn != nil {
@@ -107,7 +116,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {
-		f := decisive(failures)
+		f := addressFamilyFailure(privateEndpointFailure(decisive(failures), eps), dials)
 		r.Status = StatusNoResponse
 		if f.answered {
 			r.Status = StatusRejected
@@ -143,6 +152,11 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 	detail := []string{"sslmode=" + s.SSLMode}
 	if s.Password.Found {
 		detail = append(detail, "password from "+s.Password.Source.String())
+		if len(s.Targets) > 0 {
+			if t := tokenDetail(s.TargetConfig(0).Password); t != "" {
+				detail = append(detail, t)
+			}
+		}
 	} else {
 		detail = append(detail, "no password")
 	}
@@ -198,6 +212,24 @@ func decisive(failures []*failure) *failure {
 		}
 	}
 	return failures[0]
+}
+
+// privateEndpointFailure names the private endpoint seen from the wrong side as the cause when nothing answered
+// on its addresses: the time-out or refusal follows from the DNS answer, and the DNS answer is what to fix.
+func privateEndpointFailure(f *failure, eps []*endpoint) *failure {
+	if f.stage != StageTCP {
+		return f
+	}
+	for _, ep := range eps {
+		if ep.private != nil && ep.name() == f.host {
+			g := *f
+			g.code = ep.private.code
+			g.facts = catalog.Facts{}.Merge(f.facts).Merge(ep.private.facts)
+			g.evidence = "the DNS answer leads to " + f.address + ", which did not answer: " + f.evidence
+			return &g
+		}
+	}
+	return f
 }
 
 // otherHostFindings tells, after a success, which hosts or addresses failed on the way: a dead IPv6 path, a

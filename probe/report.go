@@ -85,6 +85,7 @@ const (
 	StageAuth     StageName = "auth"
 	StageServer   StageName = "server"
 	StagePooler   StageName = "pooler" // a connection pooler in front of the server, when one answered
+	StageMTU      StageName = "mtu"    // a 64 KB result: a path-MTU black hole stalls it
 )
 
 // Stage is one layer of the check. Address is the host or address the stage is about, when it is about one.

@@ -72,7 +72,8 @@ func (a *attempt) failAt(start time.Time, f *failure) {
 // run carries the connection d opened through every stage after tcp.
 func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	a := &attempt{d: d, rec: &recorder{tracer: p.tr}}
-	parent := ctx // the pooler's questions get deadlines of their own
+	// The pooler's questions and the path-MTU test after the server stage get deadlines of their own.
+	outer := ctx
 	deadline := time.Now().Add(p.timeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -107,8 +108,9 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 			}
 		}
 	}
+	a.tokenVerdict(p)
 	if !ok {
-		p.poolerAfterFailure(parent, a)
+		p.poolerAfterFailure(outer, a)
 		return a
 	}
 	conn = nil // pgconn owns it now
@@ -119,9 +121,12 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	}()
 	serverPort := a.inspect(ctx, p, pg)
 	if a.fail != nil {
-		p.poolerAfterFailure(parent, a)
+		p.poolerAfterFailure(outer, a)
 	} else {
-		p.poolerAfterLogin(parent, a, pg, serverPort)
+		p.poolerAfterLogin(outer, a, pg, serverPort)
+		if a.fail == nil {
+			a.pathMTU(outer, p, pg)
+		}
 	}
 	return a
 }

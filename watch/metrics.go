@@ -22,6 +22,7 @@ type Metrics struct {
 	failures, poolerFailures                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	idleCuts                                *prometheus.CounterVec
 	dropped                                 prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
@@ -49,11 +50,12 @@ func NewMetrics() *Metrics {
 		restarts:       c("pgtriage_server_restarts_total", "Server restarts seen (pg_postmaster_start_time changed).", "target"),
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
+		idleCuts:       c("pgtriage_idle_cuts_total", "Idle sessions (--idle-probe) cut on the path while the target was up, by how: silent or reset.", "target", "kind"),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
 			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.poolerFailures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.idleCuts, m.dropped}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

@@ -59,6 +59,7 @@ type target struct {
 	recent       []time.Time // starts of the outages within the window
 	server       eventlog.ServerFacts
 	certWarned   string // fingerprint of the certificate already warned about
+	tokenWarned  bool   // token_expiring was emitted
 	announced    bool   // the server event of this run was written
 	lat          [2]latencyRing
 	nextLatency  time.Time

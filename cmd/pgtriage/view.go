@@ -86,6 +86,10 @@ func (v *View) eventLine(ev eventlog.Event) string {
 		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), ev.Target, ev.Cert.Subject, ev.Cert.NotAfter.Format(time.DateOnly))
 	case eventlog.EventCertExpiring:
 		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), ev.Target, ev.Note, ev.Cert.NotAfter.Format(time.RFC3339))
+	case eventlog.EventIdleCut:
+		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), ev.Target, ev.Code, ev.Note, ev.Evidence)
+	case eventlog.EventTokenExpiring:
+		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("TOKEN", yellow), ev.Target, ev.Code, ev.Note)
 	case eventlog.EventDropped:
 		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), ev.Note)
 	}
