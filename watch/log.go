@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	"golang.org/x/sys/unix"
+	"github.com/pgtriage/pgtriage/internal/filelock"
 )
 
 // Log is an append-only JSON Lines file of events. Each event is one write of one whole line, so an event that
@@ -44,9 +44,9 @@ func OpenLog(path string) (*Log, *History, error) {
 		return nil, nil, err
 	}
 	// Two writers would interleave their lines and cut each other's torn lines: one watch a log.
-	if err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB); err != nil {
+	if err := filelock.TryLock(f); err != nil {
 		f.Close()
-		if errors.Is(err, unix.EWOULDBLOCK) {
+		if errors.Is(err, filelock.ErrLocked) {
 			return nil, nil, fmt.Errorf("%s is being written by another pgtriage watch", path)
 		}
 		return nil, nil, fmt.Errorf("%s: lock: %w", path, err)

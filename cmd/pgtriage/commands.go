@@ -22,5 +22,6 @@ func commands(d deps) []*cobra.Command {
 		newRehearseCmd(),
 		newDemoCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
 	}
 }

@@ -13,7 +13,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -391,7 +390,7 @@ func kill(pidFile string) error {
 	if err != nil || pid <= 0 {
 		return fmt.Errorf("bad %s: %q", pidFile, line)
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
+	if err := killProcess(pid); err != nil {
 		return fmt.Errorf("kill postmaster %d: %w", pid, err)
 	}
 	return nil
@@ -428,7 +427,7 @@ func ownerDied(file string) bool {
 		return false
 	}
 	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	return err == nil && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
+	return err == nil && pid > 0 && processGone(pid)
 }
 
 func createRole(r Role) string {
