@@ -39,10 +39,14 @@ func TestImage(t *testing.T) {
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
 		pgtest.Missing(t, "the image test needs a running Docker engine: %v\n%s", err, out)
 	}
-	// The container reaches the host at the bridge's gateway address: the
-	// cluster listens there too, and pg_hba lets the bridge's subnet in.
-	gw := dockerOut(t, ctx, "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Gateway}}")
-	subnet := dockerOut(t, ctx, "network", "inspect", "bridge", "-f", "{{(index .IPAM.Config 0).Subnet}}")
+	// A bridge network of the test's own: the container reaches the host at
+	// its gateway address, where the cluster listens too, and pg_hba lets
+	// the network's subnet in.
+	network := fmt.Sprintf("pgtriage-test-%d", os.Getpid())
+	dockerOut(t, ctx, "network", "create", network)
+	t.Cleanup(func() { exec.Command("docker", "network", "rm", network).Run() })
+	gw := dockerOut(t, ctx, "network", "inspect", network, "-f", "{{(index .IPAM.Config 0).Gateway}}")
+	subnet := dockerOut(t, ctx, "network", "inspect", network, "-f", "{{(index .IPAM.Config 0).Subnet}}")
 	c := pgtest.Start(t, pgtest.Options{
 		Conf:  map[string]string{"listen_addresses": "127.0.0.1," + gw},
 		HBA:   []string{"local all all trust", "host all all " + subnet + " scram-sha-256"},
@@ -86,7 +90,7 @@ func TestImage(t *testing.T) {
 		{"refused", conn(refused, imagePassword), 2, "tcp.refused"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			cmd := exec.CommandContext(ctx, "docker", "run", "--rm", tag, "check", "--format", "json", tc.conn)
+			cmd := exec.CommandContext(ctx, "docker", "run", "--rm", "--network", network, tag, "check", "--format", "json", tc.conn)
 			var stdout, stderr bytes.Buffer
 			cmd.Stdout, cmd.Stderr = &stdout, &stderr
 			err := cmd.Run()
@@ -112,7 +116,7 @@ func TestImage(t *testing.T) {
 	}
 
 	t.Run("watch", func(t *testing.T) {
-		id := dockerOut(t, ctx, "run", "-d", "--rm", "-p", "127.0.0.1::9188", tag,
+		id := dockerOut(t, ctx, "run", "-d", "--rm", "--network", network, "-p", "127.0.0.1::9188", tag,
 			"watch", "--interval", "200ms", "--metrics-addr", ":9188", conn(c.Port, imagePassword))
 		t.Cleanup(func() { exec.Command("docker", "rm", "-f", id).Run() })
 		hostPort := dockerOut(t, ctx, "port", id, "9188/tcp")
