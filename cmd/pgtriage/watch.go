@@ -13,6 +13,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/watch"
 )
 
@@ -128,12 +129,12 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		defer cancel()
 	}
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	view := watch.NewView(out, escapeTerminal(out), useColor(out))
+	view := NewView(out, escapeTerminal(out), useColor(out))
 	if f, ok := out.(*os.File); ok {
 		view.Size = func() (int, int) { return terminalSize(f) }
 	}
 	opts.Sinks = append(opts.Sinks, view)
-	var log *watch.Log
+	var log *eventlog.Log
 	if eventsFile != "" {
 		var hist *watch.History
 		var err error

@@ -48,6 +48,12 @@ func newWine(t *testing.T, ctx context.Context) *wineRunner {
 	if err != nil {
 		t.Fatalf("wine cmd: %v\n%s", err, out)
 	}
+	// Go's Windows runtime (1.22 and later) takes its random numbers from
+	// ProcessPrng in bcryptprimitives.dll; a Wine without it (Debian 12's
+	// 8.0) cannot start any Go program.
+	if _, err := os.Stat(filepath.Join(prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")); err != nil {
+		pgtest.Missing(t, "this Wine has no bcryptprimitives.dll, which Go's Windows runtime needs (Wine 9 or later has it): %v", err)
+	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	win := strings.TrimSpace(lines[len(lines)-1])
 	rest, ok := strings.CutPrefix(win, `C:\`)

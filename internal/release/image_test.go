@@ -34,7 +34,7 @@ func TestImage(t *testing.T) {
 	if _, err := exec.LookPath("docker"); err != nil {
 		pgtest.Missing(t, "the image test needs Docker: %v", err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
 	defer cancel()
 	if out, err := exec.CommandContext(ctx, "docker", "info").CombinedOutput(); err != nil {
 		pgtest.Missing(t, "the image test needs a running Docker engine: %v\n%s", err, out)
