@@ -133,8 +133,8 @@ func TestImage(t *testing.T) {
 			time.Sleep(100 * time.Millisecond) // polling a scrape until it shows the event
 		}
 		// The watch process, as the host sees it, runs as the image's user.
-		uids := dockerOut(t, ctx, "top", id, "-o", "uid,comm")
-		if !strings.Contains(uids, "65532") || strings.Contains(uids, "\n0 ") {
+		uids := dockerOut(t, ctx, "top", id, "-o", "pid,uid,comm")
+		if !strings.Contains(uids, " 65532 ") || strings.Contains(uids, " 0 ") {
 			t.Errorf("processes in the container:\n%s\nwant uid 65532, none as root", uids)
 		}
 	})
