@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -141,7 +142,7 @@ func Load(connString string) (*Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{cs: cs, merged: map[string]value{}, home: homeDir()}
+	l := &loader{cs: cs, merged: map[string]value{}, files: filesFor(runtime.GOOS, homeDir(), os.Getenv("APPDATA"))}
 	if err := l.merge(); err != nil {
 		return nil, err
 	}
@@ -158,7 +159,7 @@ func Load(connString string) (*Settings, error) {
 type loader struct {
 	cs     parsedConnString
 	merged map[string]value
-	home   string
+	files  libpqFiles
 	// extra are settings appended to the string handed to pgx, where pgx
 	// would otherwise differ from libpq.
 	extra [][2]string
@@ -201,8 +202,8 @@ func (l *loader) merge() error {
 		if primary == "" {
 			primary = l.merged["servicefile"].v
 		}
-		if primary == "" && l.home != "" {
-			primary = filepath.Join(l.home, ".pg_service.conf")
+		if primary == "" {
+			primary = l.files.servicefile
 		}
 		svc, err := findService(name, primary)
 		if err != nil {
@@ -457,7 +458,7 @@ func (l *loader) targets() []Target {
 	targets := make([]Target, len(hosts))
 	for i, h := range hosts {
 		if h == "" {
-			h = defaultHost()
+			h = l.files.defaultHost()
 		}
 		p := ports[0]
 		if len(ports) > 1 {
@@ -474,17 +475,6 @@ func (l *loader) targets() []Target {
 		targets[i] = t
 	}
 	return targets
-}
-
-// defaultHost mirrors pgx's default: the first existing Unix socket directory
-// among its candidates, else localhost.
-func defaultHost() string {
-	for _, dir := range []string{"/var/run/postgresql", "/private/tmp", "/tmp"} {
-		if _, err := os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	return "localhost"
 }
 
 // defaults records the defaults pgx applied, so that Params shows them.
@@ -507,11 +497,10 @@ func (l *loader) defaults(s *Settings, cfg *pgconn.Config) {
 	def("sslmode", s.SSLMode)
 	def("sslnegotiation", s.SSLNegotiation)
 	def("target_session_attrs", s.TargetSessionAttrs)
-	if l.home != "" {
-		def("passfile", filepath.Join(l.home, ".pgpass"))
-		// pgx uses the client certificate and root certificate under
-		// ~/.postgresql when they exist, as libpq does.
-		dir := filepath.Join(l.home, ".postgresql")
+	def("passfile", l.files.passfile)
+	// pgx uses the client certificate and root certificate under
+	// ~/.postgresql (%APPDATA%\postgresql) when they exist, as libpq does.
+	if dir := l.files.certDir; dir != "" {
 		if exists(filepath.Join(dir, "postgresql.crt")) && exists(filepath.Join(dir, "postgresql.key")) {
 			def("sslcert", filepath.Join(dir, "postgresql.crt"))
 			def("sslkey", filepath.Join(dir, "postgresql.key"))
@@ -557,7 +546,7 @@ func (l *loader) password(s *Settings) {
 			// libpq matches Unix-socket connections as "localhost".
 			host = "localhost"
 		}
-		r := lookupPassfile(path, passfileKey{host, strconv.Itoa(int(t.Port)), s.Database, s.User})
+		r := lookupPassfile(path, passfileKey{host, strconv.Itoa(int(t.Port)), s.Database, s.User}, l.files.checkMode)
 		if !slices.Contains(notes, r.note) {
 			notes = append(notes, r.note)
 		}

@@ -23,5 +23,6 @@ func commands(d deps) []*cobra.Command {
 		newRehearseCmd(),
 		newDemoCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
 )
 
 // exitError carries the process exit code of a command; execute turns it into the code at one place.
@@ -42,7 +43,9 @@ authentication, server state), says whether a failure is transient or needs a ch
 the next steps.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -126,6 +129,21 @@ func isTerminal(stream any) bool {
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// escapeTerminal says whether w is a terminal that takes escape sequences
+// (colour, watch's redraw): on Windows only once its console is told to.
+func escapeTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && enableEscapes(f)
+}
+
+// terminalSize is the width and height of the terminal f, 0, 0 if unknown.
+func terminalSize(f *os.File) (int, int) {
+	w, h, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0, 0
+	}
+	return w, h
 }

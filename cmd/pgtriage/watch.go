@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/watch"
@@ -134,15 +133,9 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		defer cancel()
 	}
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	view := NewView(out, isTerminal(out), useColor(out))
+	view := NewView(out, escapeTerminal(out), useColor(out))
 	if f, ok := out.(*os.File); ok {
-		view.Size = func() (int, int) {
-			ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-			if err != nil {
-				return 0, 0
-			}
-			return int(ws.Col), int(ws.Row)
-		}
+		view.Size = func() (int, int) { return terminalSize(f) }
 	}
 	opts.Sinks = append(opts.Sinks, view)
 	var log *eventlog.Log
