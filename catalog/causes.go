@@ -15,6 +15,7 @@ const (
 	TCPUnreachable           Code = "tcp.unreachable"
 	FirewallIPv6NotAllowed   Code = "firewall.ipv6_not_allowed"
 	ProtocolNotPostgres      Code = "protocol.not_postgres"
+	ProtocolMisbehaving      Code = "protocol.misbehaving_server"
 	ServerUnresponsive       Code = "server.unresponsive"
 	ConnReset                Code = "conn.reset"
 	TLSNotSupported          Code = "tls.not_supported"
@@ -228,6 +229,18 @@ var causes = withTranslations([]Cause{
 		},
 		matchers: []matcher{
 			{text: []string{"received invalid response to ssl negotiation", "expected authentication request from server, but received", "invalid length of startup packet", "received unexpected response to ssl negotiation", "invalid response to ssl negotiation", "failed to receive message: invalid body length", "not a postgresql server"}},
+		},
+	},
+	{
+		Code: ProtocolMisbehaving, Category: Configuration,
+		Summary: "The server speaks PostgreSQL's protocol but sends what no PostgreSQL server sends (messages without end, a message of megabytes, a broken SCRAM exchange), so the client stopped: a faulty or hostile server, proxy or middlebox.",
+		steps: []string{
+			"Find out what answers on {host}:{port} (on that machine: `ss -ltnp`): a proxy, pooler or appliance in front of PostgreSQL, or a program that only pretends to be one.",
+			"Connect past any proxy or load balancer, straight to the server, to see which of them misbehaves; update or fix it.",
+			"Send no password to this address until it is explained: a broken SCRAM exchange or a server signature that does not verify means the peer does not hold your role's password verifier. Use sslmode=verify-full so that the server must prove who it is.",
+		},
+		matchers: []matcher{
+			{text: []string{"the server misbehaves:", "invalid scram server-first-message", "invalid scram salt received from server", "invalid scram iteration count received from server", "scram iteration count from server too high", "invalid scram nonce", "invalid scram server-final-message", "invalid scram serversignature received from server", "expected authenticationsaslcontinue message but received", "expected authenticationsaslfinal message but received", "malformed scram message", "invalid scram response (nonce mismatch)", "incorrect server signature"}},
 		},
 	},
 	{

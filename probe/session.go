@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/wirelimit"
 )
 
 // attempt is one connection to one address: protocol, tls, startup, auth and server.
@@ -269,7 +270,8 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		f = &failure{stage: "startup", code: catalog.ServerUnresponsive,
 			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
 	default:
-		f = networkFailure("startup", err, a.rec.answered)
+		var limit *wirelimit.Error
+		f = networkFailure("startup", err, a.rec.answered || errors.As(err, &limit))
 		if f.code == catalog.Unknown && len(methods) > 0 && !afterPassword && !authOK {
 			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
 			// (GSSAPI and SSPI need a provider pgtriage does not build in).
@@ -325,7 +327,7 @@ func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) b
 	}
 	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: cfg.Host}) // admission test only
 	params := map[string]string{"user": cfg.User, "database": cfg.Database, "application_name": "pgtriage"}
-	fe := pgproto3.NewFrontend(tc, tc)
+	fe := wirelimit.Frontend(tc, tc)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
 	if err := fe.Flush(); err != nil {
 		return false

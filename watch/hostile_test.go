@@ -1,0 +1,50 @@
+package watch_test
+
+import (
+	"testing"
+
+	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/pgtest"
+	"github.com/pgtriage/pgtriage/watch"
+)
+
+// TestHostileTargets: a watched server that floods the client or breaks the SCRAM exchange is named as
+// misbehaving, one that never finishes its startup is server.unresponsive (not tcp.timeout: the TCP connection
+// opened), and a target that never connected exports no server facts (no pgtriage_server_in_recovery 0, which
+// would say "a primary").
+func TestHostileTargets(t *testing.T) {
+	pgtest.Isolate(t)
+	want := map[pgtest.Hostile]catalog.Code{
+		pgtest.EndlessNotices:    catalog.ProtocolMisbehaving,
+		pgtest.EndlessParameters: catalog.ProtocolMisbehaving,
+		pgtest.HugeError:         catalog.ProtocolMisbehaving,
+		pgtest.BogusSCRAM:        catalog.ProtocolMisbehaving,
+		pgtest.NeverReady:        catalog.ServerUnresponsive,
+	}
+	var targets []watch.Target
+	for how := range want {
+		srv := pgtest.StartHostile(t, how)
+		tg := target(t, srv.ConnString("connect_timeout=2 password=s3cret-pw"))
+		tg.Name = string(how)
+		targets = append(targets, tg)
+	}
+	opts := fast()
+	opts.Metrics = watch.NewMetrics()
+	_, rec := run(t, targets, opts)
+	for how, code := range want {
+		ev, _ := rec.waitFor(t, 0, string(how)+" outage", func(ev watch.Event) bool {
+			return ev.Type == watch.EventOutageStart && ev.Target == string(how)
+		})
+		if ev.Code != code {
+			t.Errorf("%s: %s (%s), want %s", how, ev.Code, ev.Evidence, code)
+		}
+	}
+	s := scrape(t, opts.Metrics)
+	for how := range want {
+		for _, name := range []string{"pgtriage_server_in_recovery", "pgtriage_server_start_time_seconds"} {
+			if v, ok := s.value(name, map[string]string{"target": string(how)}); ok {
+				t.Errorf("%s: %s is %g for a target that never connected", how, name, v)
+			}
+		}
+	}
+}
