@@ -27,6 +27,7 @@ const (
 	TLSConnectionLost        Code = "tls.connection_lost"
 	TLSClientCertRequired    Code = "tls.client_cert_required"
 	AuthPasswordFailed       Code = "auth.password_failed"
+	AuthCleartextPassword    Code = "auth.cleartext_password"
 	AuthNoPassword           Code = "auth.no_password"
 	AuthMethodUnsupported    Code = "auth.method_unsupported"
 	AuthPeerFailed           Code = "auth.peer_failed"
@@ -379,6 +380,16 @@ var causes = withTranslations([]Cause{
 		matchers: []matcher{
 			{sqlstate: "28000", text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
 			{text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
+		},
+	},
+	{
+		// A finding of a check, not a failure: the connection may well have succeeded.
+		Code: AuthCleartextPassword, Category: Login,
+		Summary: "The server asked for the password in clear text (pg_hba.conf method password) on a connection without TLS, and got it: anyone on the network path can read it, and anything that poses as {host} can ask for it the same way.",
+		steps: []string{
+			"Make the client refuse to send it: with libpq 16 or later (and pgx) add require_auth=scram-sha-256 to the connection string (or require_auth=!password to refuse only clear text); the connection then ends before any password is sent to a server that asks for it in clear text.",
+			"Use TLS with sslmode=verify-full, so that the password travels encrypted and only the real server gets it: the server needs ssl=on and a certificate for {host}.",
+			"On the server, change the pg_hba.conf method from password to scram-sha-256 (with password_encryption=scram-sha-256 and the role's password set again): SCRAM never sends the password itself.",
 		},
 	},
 	{

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -250,6 +251,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	methods, authOK, afterPassword, garbage := append([]string(nil), a.rec.methods...), a.rec.authOK, a.rec.afterPassword, a.rec.garbage
 	a.rec.mu.Unlock()
 	method := strings.Join(methods, ", ")
+	a.cleartextFinding(p, methods, afterPassword)
 	if err == nil {
 		a.startupAndAuth(start, methods, StageOK)
 		return pg, true
@@ -308,6 +310,17 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 		a.stages[len(a.stages)-1].Detail = f.evidence
 	}
 	return nil, false
+}
+
+// cleartextFinding warns that the password crossed the network in clear text: the server asked for it that way
+// (pg_hba.conf method password) on a TCP connection without TLS, and the client sent it, whatever came next.
+func (a *attempt) cleartextFinding(p *prober, methods []string, afterPassword bool) {
+	if !afterPassword || a.tls != nil || a.d.network != "tcp" || !slices.Contains(methods, authNames[3]) {
+		return
+	}
+	c := catalog.Lookup(catalog.AuthCleartextPassword)
+	facts := p.facts(a.d, nil)
+	a.findings = append(a.findings, Finding{Code: string(c.Code), Severity: "warning", Summary: c.SummaryFor(facts), Steps: c.Steps(facts)})
 }
 
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn

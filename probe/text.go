@@ -66,6 +66,9 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 				color = ansiYellow
 			}
 			fmt.Fprintf(&b, "  %s %s %s\n", paint(color, "!"), paint(color, f.Code+":"), f.Summary)
+			for _, step := range f.Steps {
+				fmt.Fprintf(&b, "      - %s\n", step)
+			}
 		}
 	}
 	d := r.Diagnosis

@@ -6,7 +6,8 @@
 // parameter in a map).
 //
 // Start with [Frontend] as a pgconn.Config's BuildFrontend; the catalog names an *Error
-// protocol.misbehaving_server.
+// protocol.misbehaving_server. A message count bounds the exchange too, so that a flood of small messages is
+// stopped as soon as a big one, not only when the connection's deadline ends it.
 package wirelimit
 
 import (
@@ -23,8 +24,10 @@ const (
 	// queries of one short row: the largest message a real server sends in them is an error with its detail,
 	// hint and context, a few kilobytes.
 	MaxMessage = 1 << 20
-	// MaxExchange is how many bytes may come between two ReadyForQuery messages (or before the first).
-	MaxExchange = 4 << 20
+	// MaxExchange is how many bytes may come between two ReadyForQuery messages (or before the first), and
+	// MaxExchangeMessages how many messages: a startup is some thirty, a query of one row five.
+	MaxExchange         = 4 << 20
+	MaxExchangeMessages = 10000
 	// MaxParameters is how many bytes of ParameterStatus messages a connection may receive in all: a server
 	// reports some twenty settings at the start and one more when a reported setting changes.
 	MaxParameters = 1 << 20
@@ -54,7 +57,8 @@ type Framer struct {
 	typ       byte
 	remaining int    // body bytes still to come of the current message
 	body      []byte // the current message's body, when observed
-	exchange  int
+	exchange  int    // bytes since the last ReadyForQuery
+	messages  int    // messages since the last ReadyForQuery
 	params    int
 	err       error
 }
@@ -114,11 +118,15 @@ func (f *Framer) start(rest []byte) {
 	case f.exchange+5+size > MaxExchange:
 		f.err = &Error{Type: f.typ, Reason: fmt.Sprintf("more than %d bytes without ReadyForQuery, the last a %s", MaxExchange, name(f.typ))}
 		return
+	case f.messages+1 > MaxExchangeMessages:
+		f.err = &Error{Type: f.typ, Reason: fmt.Sprintf("more than %d messages without ReadyForQuery, the last %s", MaxExchangeMessages, name(f.typ))}
+		return
 	case f.typ == 'S' && f.params+size > MaxParameters:
 		f.err = &Error{Type: f.typ, Reason: fmt.Sprintf("more than %d bytes of ParameterStatus messages", MaxParameters)}
 		return
 	}
 	f.exchange += 5 + size
+	f.messages++
 	if f.typ == 'S' {
 		f.params += size
 	}
@@ -135,7 +143,7 @@ func (f *Framer) end() {
 		f.body = f.body[:0]
 	}
 	if f.typ == 'Z' {
-		f.exchange = 0
+		f.exchange, f.messages = 0, 0
 	}
 	f.nhdr = 0
 }
