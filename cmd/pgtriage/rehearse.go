@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 func newRehearseCmd() *cobra.Command {
@@ -85,14 +86,15 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			r, err := rehearse(ctx, cmd.ErrOrStderr(), s, rehearsal{proxy: cfg, speed: speed, warmup: warmup, cooldown: cooldown})
+			// The scenario file's words and the servers' errors reach the terminal: escaped (termtext).
+			r, err := rehearse(ctx, termtext.Writer(cmd.ErrOrStderr()), s, rehearsal{proxy: cfg, speed: speed, warmup: warmup, cooldown: cooldown})
 			if err != nil {
 				return &exitError{Code: 1, Err: err}
 			}
 			if format == "json" {
 				err = writeJSON(out, r)
 			} else {
-				err = r.WriteText(out)
+				err = r.WriteText(termtext.Writer(out))
 			}
 			if err != nil {
 				return &exitError{Code: 1, Err: err} // standard output is gone

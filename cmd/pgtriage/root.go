@@ -8,6 +8,8 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 // exitError carries the process exit code of a command; execute turns it into the code at one place.
@@ -65,11 +67,12 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(stderr, "pgtriage:", ee.Err)
+			fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	fmt.Fprintln(stderr, "pgtriage:", err)
+	// Errors quote files and servers: escaped for the terminal.
+	fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(err.Error()))
 	return usageExit
 }
 
