@@ -248,9 +248,12 @@ func structuralCode(err error) (Code, bool) {
 	var certVerify *tls.CertificateVerificationError
 	var recordHeader tls.RecordHeaderError
 	var misbehaving *wirelimit.Error
+	var notPostgres *wirelimit.NotPostgresError
 	switch {
 	case errors.As(err, &misbehaving):
 		return ProtocolMisbehaving, true
+	case errors.As(err, &notPostgres):
+		return ProtocolNotPostgres, true
 	case errors.Is(err, pgconn.ErrReadOnlyConnection):
 		return ServerReadOnly, true
 	case errors.As(err, &dnsErr):

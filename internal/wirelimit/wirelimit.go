@@ -12,7 +12,6 @@ package wirelimit
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"io"
 
@@ -151,19 +150,19 @@ func (f *Framer) end() {
 // Err is the error that ended the scan, or nil.
 func (f *Framer) Err() error { return f.err }
 
-// Frontend is a pgconn BuildFrontendFunc whose reads end with an *Error when the server goes beyond the limits.
-// Bytes that are no PostgreSQL messages pass: pgx's own error about them is the clearer one.
+// Frontend is a pgconn BuildFrontendFunc whose reads end with an *Error when the server goes beyond the limits,
+// and with a *NotPostgresError when its bytes are no PostgreSQL messages (pgx would take them for a header and
+// allocate the length it read there, up to a gigabyte).
 func Frontend(r io.Reader, w io.Writer) *pgproto3.Frontend {
 	return pgproto3.NewFrontend(Reader(r, &Framer{}), w)
 }
 
-// Reader passes on what r reads after f has scanned it, and ends with f's *Error.
+// Reader passes on what r reads after f has scanned it, and ends with f's error.
 func Reader(r io.Reader, f *Framer) io.Reader {
 	return readFunc(func(p []byte) (int, error) {
 		n, err := r.Read(p)
-		var limit *Error
-		if errors.As(f.Scan(p[:n]), &limit) {
-			return 0, limit
+		if serr := f.Scan(p[:n]); serr != nil {
+			return 0, serr
 		}
 		return n, err
 	})
