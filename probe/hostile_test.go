@@ -18,12 +18,12 @@ func TestHostileServers(t *testing.T) {
 	for _, tc := range []struct {
 		how   pgtest.Hostile
 		extra string
-		stage string
+		stage StageName
 	}{
-		{pgtest.EndlessNotices, "", "startup"},
-		{pgtest.EndlessParameters, "", "startup"},
-		{pgtest.HugeError, "", "startup"},
-		{pgtest.BogusSCRAM, "password=s3cret-pw", "auth"},
+		{pgtest.EndlessNotices, "", StageStartup},
+		{pgtest.EndlessParameters, "", StageStartup},
+		{pgtest.HugeError, "", StageStartup},
+		{pgtest.BogusSCRAM, "password=s3cret-pw", StageAuth},
 	} {
 		srv := pgtest.StartHostile(t, tc.how)
 		for _, mode := range []string{"prefer", "disable"} {

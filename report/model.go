@@ -3,7 +3,7 @@
 // time. The page needs nothing but itself: inline SVG and CSS, no script, no font or image from anywhere (its
 // Content-Security-Policy forbids every fetch).
 //
-//	events, _, err := watch.ReadEvents(f)
+//	events, _, err := eventlog.ReadEvents(f)
 //	err = report.Write(out, events, report.Options{Title: "orders fleet"})
 package report
 
@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/watch"
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // span is a stretch of time.
@@ -22,7 +22,7 @@ func (s span) duration() time.Duration { return s.to.Sub(s.from) }
 
 // outage is an outage as drawn: an ended one from its outage_end event, or one still open at the end of the log.
 type outage struct {
-	watch.Outage
+	eventlog.Outage
 	target string
 	open   bool
 }
@@ -59,7 +59,7 @@ type model struct {
 
 // build folds the events. The time between a watch_stop (or the last event of a run that crashed) and the next
 // watch_start was not observed.
-func build(events []watch.Event) *model {
+func build(events []eventlog.Event) *model {
 	m := &model{}
 	byName := map[string]*targetData{}
 	get := func(name string) *targetData {
@@ -89,7 +89,7 @@ func build(events []watch.Event) *model {
 			m.to = ev.Time
 		}
 		switch ev.Type {
-		case watch.EventWatchStart:
+		case eventlog.EventWatchStart:
 			if runTargets != nil {
 				endRun(last) // the run before ended without a watch_stop
 			}
@@ -97,41 +97,41 @@ func build(events []watch.Event) *model {
 			for _, n := range ev.Targets {
 				get(n)
 			}
-		case watch.EventWatchStop:
+		case eventlog.EventWatchStop:
 			endRun(ev.Time)
-		case watch.EventOutageStart:
+		case eventlog.EventOutageStart:
 			if open[ev.Target] == nil {
-				open[ev.Target] = &outage{target: ev.Target, open: true, Outage: watch.Outage{Start: ev.Time, Cause: ev.Code,
-					Category: string(catalog.Lookup(ev.Code).Category), Codes: []watch.CodeCount{{Code: ev.Code, Count: 1}}}}
+				open[ev.Target] = &outage{target: ev.Target, open: true, Outage: eventlog.Outage{Start: ev.Time, Cause: ev.Code,
+					Category: string(catalog.Lookup(ev.Code).Category), Codes: []eventlog.CodeCount{{Code: ev.Code, Count: 1}}}}
 			}
-		case watch.EventOutageCause:
+		case eventlog.EventOutageCause:
 			if o := open[ev.Target]; o != nil {
-				o.Codes = append(o.Codes, watch.CodeCount{Code: ev.Code, Count: 1})
+				o.Codes = append(o.Codes, eventlog.CodeCount{Code: ev.Code, Count: 1})
 			}
-		case watch.EventOutageEscalate:
+		case eventlog.EventOutageEscalate:
 			if o := open[ev.Target]; o != nil {
-				o.Verdict, o.Reasons = watch.VerdictEscalate, []string{ev.Note}
+				o.Verdict, o.Reasons = eventlog.VerdictEscalate, []string{ev.Note}
 			}
-		case watch.EventOutageEnd:
+		case eventlog.EventOutageEnd:
 			delete(open, ev.Target)
 			if ev.Outage != nil {
 				o := &outage{Outage: *ev.Outage, target: ev.Target}
 				get(ev.Target).outages = append(get(ev.Target).outages, o)
 			}
-		case watch.EventRestart:
+		case eventlog.EventRestart:
 			get(ev.Target).markers = append(get(ev.Target).markers, marker{ev.Time, "restart", "server restarted"})
-		case watch.EventRole:
+		case eventlog.EventRole:
 			get(ev.Target).markers = append(get(ev.Target).markers, marker{ev.Time, "role", "became a " + ev.New + " (was a " + ev.Old + ")"})
-		case watch.EventAddresses:
+		case eventlog.EventAddresses:
 			get(ev.Target).markers = append(get(ev.Target).markers, marker{ev.Time, "addresses", "addresses now " + ev.New + " (were " + ev.Old + ")"})
-		case watch.EventCert, watch.EventCertExpiring:
+		case eventlog.EventCert, eventlog.EventCertExpiring:
 			label := "certificate changed"
-			if ev.Type == watch.EventCertExpiring {
+			if ev.Type == eventlog.EventCertExpiring {
 				label = ev.Note
 			}
 			get(ev.Target).markers = append(get(ev.Target).markers, marker{ev.Time, "cert", label})
-		case watch.EventLatency:
-			if ev.Latency != nil && ev.Probe == watch.ProbeSession {
+		case eventlog.EventLatency:
+			if ev.Latency != nil && ev.Probe == eventlog.ProbeSession {
 				s := &get(ev.Target).latency
 				s.at = append(s.at, ev.Time)
 				s.p50 = append(s.p50, ev.Latency.P50MS)

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/pgtriage/pgtriage/watch"
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // Options shape the page.
@@ -21,7 +21,7 @@ type Options struct {
 }
 
 // Write renders the events as one HTML page.
-func Write(w io.Writer, events []watch.Event, opts Options) error {
+func Write(w io.Writer, events []eventlog.Event, opts Options) error {
 	if opts.Title == "" {
 		opts.Title = "pgtriage watch report"
 	}
@@ -163,7 +163,7 @@ func newView(m *model, opts Options) *view {
 		var down time.Duration
 		for _, o := range td.outages {
 			down += o.End.Sub(o.Start)
-			if o.Verdict == watch.VerdictEscalate {
+			if o.Verdict == eventlog.VerdictEscalate {
 				sr.Escalate++
 			}
 		}
@@ -196,7 +196,7 @@ func newView(m *model, opts Options) *view {
 			codes = append(codes, fmt.Sprintf("%s ×%d", c.Code, c.Count))
 		}
 		or.Codes = strings.Join(codes, ", ")
-		if o.Verdict == watch.VerdictEscalate {
+		if o.Verdict == eventlog.VerdictEscalate {
 			v.Escalations++
 		}
 		v.Outages = append(v.Outages, or)

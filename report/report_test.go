@@ -14,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/report"
 	"github.com/pgtriage/pgtriage/settings"
@@ -22,7 +23,7 @@ import (
 
 // logCount waits until the event log at path holds n events of a type for a target: the log is written with one
 // write an event, so reading it back is how a person would follow it.
-func logCount(t *testing.T, path string, typ watch.EventType, target string, n int) {
+func logCount(t *testing.T, path string, typ eventlog.EventType, target string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(60 * time.Second)
 	for {
@@ -30,7 +31,7 @@ func logCount(t *testing.T, path string, typ watch.EventType, target string, n i
 		if err != nil {
 			t.Fatal(err)
 		}
-		evs, _, _ := watch.ReadEvents(bytes.NewReader(b))
+		evs, _, _ := eventlog.ReadEvents(bytes.NewReader(b))
 		got := 0
 		for _, ev := range evs {
 			if ev.Type == typ && ev.Target == target {
@@ -88,12 +89,12 @@ func events(t *testing.T, path string) {
 	}()
 	// A stretch of latency before and between the faults, so the page has something to draw: these waits are for
 	// events, and the outages last as long as the servers take.
-	logCount(t, path, watch.EventLatency, "billing", 4)
+	logCount(t, path, eventlog.EventLatency, "billing", 4)
 	orders.Stop(t, "fast")
-	logCount(t, path, watch.EventOutageCause, "orders-primary", 1)
-	logCount(t, path, watch.EventLatency, "billing", 8)
+	logCount(t, path, eventlog.EventOutageCause, "orders-primary", 1)
+	logCount(t, path, eventlog.EventLatency, "billing", 8)
 	orders.Resume(t)
-	logCount(t, path, watch.EventOutageEnd, "orders-primary", 1)
+	logCount(t, path, eventlog.EventOutageEnd, "orders-primary", 1)
 
 	var held []*pgconn.PgConn
 	for {
@@ -109,18 +110,18 @@ func events(t *testing.T, path string) {
 		}
 		held = append(held, conn)
 	}
-	logCount(t, path, watch.EventOutageStart, "billing", 1)
-	logCount(t, path, watch.EventLatency, "orders-primary", 16)
+	logCount(t, path, eventlog.EventOutageStart, "billing", 1)
+	logCount(t, path, eventlog.EventLatency, "orders-primary", 16)
 	for _, h := range held {
 		h.Close(context.Background())
 	}
-	logCount(t, path, watch.EventOutageEnd, "billing", 1)
+	logCount(t, path, eventlog.EventOutageEnd, "billing", 1)
 	orders.Stop(t, "immediate")
-	logCount(t, path, watch.EventOutageEscalate, "orders-primary", 1)
-	logCount(t, path, watch.EventLatency, "billing", 30)
+	logCount(t, path, eventlog.EventOutageEscalate, "orders-primary", 1)
+	logCount(t, path, eventlog.EventLatency, "billing", 30)
 	orders.Resume(t)
-	logCount(t, path, watch.EventOutageEnd, "orders-primary", 2)
-	logCount(t, path, watch.EventLatency, "orders-primary", 30)
+	logCount(t, path, eventlog.EventOutageEnd, "orders-primary", 2)
+	logCount(t, path, eventlog.EventLatency, "orders-primary", 30)
 }
 
 // TestReportInBrowser renders a real event log and loads the page in headless Chromium: the DOM it built has an
@@ -143,14 +144,14 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, skipped, err := watch.ReadEvents(f)
+	evs, skipped, err := eventlog.ReadEvents(f)
 	f.Close()
 	if err != nil || skipped != 0 {
 		t.Fatalf("read the log: %v, %d skipped", err, skipped)
 	}
 	ended := 0
 	for _, ev := range evs {
-		if ev.Type == watch.EventOutageEnd {
+		if ev.Type == eventlog.EventOutageEnd {
 			ended++
 		}
 	}

@@ -15,6 +15,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/settings"
 )
@@ -28,11 +29,11 @@ import (
 // events is a sink for benchmarks.
 type events struct {
 	mu  sync.Mutex
-	all []Event
-	ch  chan Event
+	all []eventlog.Event
+	ch  chan eventlog.Event
 }
 
-func (e *events) Record(ev Event) error {
+func (e *events) Record(ev eventlog.Event) error {
 	e.mu.Lock()
 	e.all = append(e.all, ev)
 	e.mu.Unlock()
@@ -43,7 +44,7 @@ func (e *events) Record(ev Event) error {
 	return nil
 }
 
-func (e *events) next(b *testing.B, typ EventType) Event {
+func (e *events) next(b *testing.B, typ eventlog.EventType) eventlog.Event {
 	b.Helper()
 	timeout := time.After(2 * time.Minute)
 	for {
@@ -60,7 +61,7 @@ func (e *events) next(b *testing.B, typ EventType) Event {
 
 func startBench(b *testing.B, targets []Target, opts Options) (*Watcher, *events, func()) {
 	b.Helper()
-	ev := &events{ch: make(chan Event, 4096)}
+	ev := &events{ch: make(chan eventlog.Event, 4096)}
 	opts.Sinks = append(opts.Sinks, ev)
 	w, err := New(targets, opts)
 	if err != nil {
@@ -95,7 +96,7 @@ func BenchmarkOutageTiming(b *testing.B) {
 	c := pgtest.Start(b, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "b3nch-pw"}}})
 	_, ev, stop := startBench(b, []Target{{Name: "bench", Settings: load(b, c.ConnString("user=app", "password=b3nch-pw", "dbname=postgres"))}}, Options{})
 	defer stop()
-	ev.next(b, EventServer)
+	ev.next(b, eventlog.EventServer)
 	var worstDetect, worstError time.Duration
 	rounds := 6 * b.N
 	for i := range rounds {
@@ -104,12 +105,12 @@ func BenchmarkOutageTiming(b *testing.B) {
 		t0 := time.Now()
 		c.Stop(b, mode)
 		t1 := time.Now()
-		start := ev.next(b, EventOutageStart)
+		start := ev.next(b, eventlog.EventOutageStart)
 		time.Sleep(2 * time.Second) // the downtime
 		t2 := time.Now()
 		c.Resume(b)
 		t3 := time.Now()
-		end := ev.next(b, EventOutageEnd)
+		end := ev.next(b, eventlog.EventOutageEnd)
 		detect := start.Time.Sub(t0)
 		truth := t3.Sub(t0)
 		measured := end.Outage.End.Sub(end.Outage.Start)

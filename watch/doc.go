@@ -25,7 +25,7 @@
 //	err := w.Run(ctx)                                    // until ctx is done
 //	log.Close()
 //
-// The event log is JSON Lines, one Event a line, appended with one write each (so a crash loses no event that was
-// written) and synced to disk every second and at Close. OpenLog reads it back: open outages, the outages of the
+// The event log (package eventlog) is JSON Lines, one event a line, appended with one write each (so a crash loses
+// no event that was written) and synced to disk every second and at Close. OpenLog reads it back: open outages, the outages of the
 // escalation window and the last server facts continue where the previous process stopped.
 package watch

@@ -1,10 +1,10 @@
 package watch
 
 import (
-	"io"
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // History is what an earlier run left in the event log, folded as it is read: constant memory for each target
@@ -22,7 +22,7 @@ type History struct {
 type pastTarget struct {
 	open       *openOutage
 	starts     []time.Time // outage starts, the last maxStarts
-	server     ServerFacts
+	server     eventlog.ServerFacts
 	certWarned string
 }
 
@@ -31,12 +31,18 @@ const maxStarts = 1000
 
 func newHistory() *History { return &History{targets: map[string]*pastTarget{}} }
 
-// read folds every event of r and returns the offset after the last complete line.
-func (h *History) read(r io.Reader) (int64, error) {
-	return scanLines(r, h.fold, func() { h.Skipped++ })
+// OpenLog opens the event log at path (see eventlog.Open) and folds what an earlier run wrote into a History.
+func OpenLog(path string) (*eventlog.Log, *History, error) {
+	h := newHistory()
+	l, ex, err := eventlog.Open(path, h.fold)
+	if err != nil {
+		return nil, nil, err
+	}
+	h.Skipped, h.Note = ex.Skipped, ex.Note
+	return l, h, nil
 }
 
-func (h *History) fold(ev Event) {
+func (h *History) fold(ev eventlog.Event) {
 	h.Events++
 	if ev.Time.After(h.LastSeen) {
 		h.LastSeen = ev.Time
@@ -50,35 +56,35 @@ func (h *History) fold(ev Event) {
 		h.targets[ev.Target] = p
 	}
 	switch ev.Type {
-	case EventOutageStart:
+	case eventlog.EventOutageStart:
 		p.open = &openOutage{start: ev.Time, evidence: map[catalog.Code]string{}}
 		p.open.add(ev.Code, ev.Evidence)
 		if p.starts = append(p.starts, ev.Time); len(p.starts) > maxStarts {
 			p.starts = p.starts[1:]
 		}
-	case EventOutageCause:
+	case eventlog.EventOutageCause:
 		if p.open != nil {
 			p.open.add(ev.Code, ev.Evidence)
 		}
-	case EventOutageEscalate:
+	case eventlog.EventOutageEscalate:
 		if p.open != nil {
 			p.open.escalated = true
 		}
-	case EventOutageEnd:
+	case eventlog.EventOutageEnd:
 		p.open = nil
-	case EventServer:
+	case eventlog.EventServer:
 		if ev.Server != nil {
 			p.server = *ev.Server
 		}
-	case EventRestart:
+	case eventlog.EventRestart:
 		p.server.StartTime = ev.New
-	case EventRole:
+	case eventlog.EventRole:
 		p.server.Role = ev.New
-	case EventAddresses:
+	case eventlog.EventAddresses:
 		p.server.Addresses = ev.New
-	case EventCert:
+	case eventlog.EventCert:
 		p.server.Cert = ev.New
-	case EventCertExpiring:
+	case eventlog.EventCertExpiring:
 		if ev.Cert != nil {
 			p.certWarned = ev.Cert.Fingerprint
 		}

@@ -4,6 +4,7 @@ import (
 	"testing"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/watch"
 )
@@ -34,8 +35,8 @@ func TestHostileTargets(t *testing.T) {
 	opts.Metrics = watch.NewMetrics()
 	_, rec := run(t, targets, opts)
 	for how, code := range want {
-		ev, _ := rec.waitFor(t, 0, string(how)+" outage", func(ev watch.Event) bool {
-			return ev.Type == watch.EventOutageStart && ev.Target == string(how)
+		ev, _ := rec.waitFor(t, 0, string(how)+" outage", func(ev eventlog.Event) bool {
+			return ev.Type == eventlog.EventOutageStart && ev.Target == string(how)
 		})
 		if ev.Code != code {
 			t.Errorf("%s: %s (%s), want %s", how, ev.Code, ev.Evidence, code)

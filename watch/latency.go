@@ -4,6 +4,8 @@ import (
 	"math/rand/v2"
 	"slices"
 	"time"
+
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // latencyRing keeps the round trips of one period without allocating: past its size it keeps a uniform sample of
@@ -33,14 +35,14 @@ func (r *latencyRing) add(d time.Duration) {
 }
 
 // summary returns the period's summary and starts a new period; nil when the period saw no sample.
-func (r *latencyRing) summary(kind string, period time.Duration) *Latency {
+func (r *latencyRing) summary(kind string, period time.Duration) *eventlog.Latency {
 	if r.seen == 0 {
 		return nil
 	}
 	s := r.scratch[:r.n]
 	copy(s, r.ms[:r.n])
 	slices.Sort(s)
-	l := &Latency{Probe: kind, Count: r.seen, P50MS: s[len(s)/2], P90MS: s[len(s)*9/10], MaxMS: r.max, Seconds: period.Seconds()}
+	l := &eventlog.Latency{Probe: kind, Count: r.seen, P50MS: s[len(s)/2], P90MS: s[len(s)*9/10], MaxMS: r.max, Seconds: period.Seconds()}
 	r.n, r.seen, r.max = 0, 0, 0
 	return l
 }

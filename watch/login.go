@@ -7,6 +7,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/probe"
 )
 
@@ -28,7 +29,7 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			t.mu.Lock()
 			changed := t.server.Addresses != "" && t.server.Addresses != addrs
 			t.mu.Unlock()
-			t.observe(time.Now(), ServerFacts{Addresses: addrs}, nil)
+			t.observe(time.Now(), eventlog.ServerFacts{Addresses: addrs}, nil)
 			if changed {
 				t.refollow.Store(true)
 			}
@@ -37,22 +38,22 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			continue
 		}
 		start := time.Now()
-		pg, err := t.connect(ctx, ProbeLogin)
+		pg, err := t.connect(ctx, eventlog.ProbeLogin)
 		end := time.Now()
 		if err != nil {
 			if ctx.Err() != nil {
 				return // watch is stopping: not a failure of the target
 			}
-			code, evidence := t.classify(ProbeLogin, err)
-			t.failed(ProbeLogin, end, code, evidence)
+			code, evidence := t.classify(eventlog.ProbeLogin, err)
+			t.failed(eventlog.ProbeLogin, end, code, evidence)
 			wait = t.retry()
 			continue
 		}
 		cert := certOf(pg)
 		closeConn(pg)
-		t.succeeded(ProbeLogin, end, end.Sub(start), true)
+		t.succeeded(eventlog.ProbeLogin, end, end.Sub(start), true)
 		if cert != nil {
-			t.observe(end, ServerFacts{Cert: cert.Fingerprint}, cert)
+			t.observe(end, eventlog.ServerFacts{Cert: cert.Fingerprint}, cert)
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // Metrics are the Prometheus metrics of a Watcher, named in blackbox_exporter's style with the target (and the
@@ -21,6 +22,7 @@ type Metrics struct {
 	failures                                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	dropped                                 prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
@@ -46,9 +48,11 @@ func NewMetrics() *Metrics {
 		restarts:       c("pgtriage_server_restarts_total", "Server restarts seen (pg_postmaster_start_time changed).", "target"),
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
+			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -72,7 +76,7 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 	return targetMetrics{
 		name: name, vecs: m,
 		up:             m.up.WithLabelValues(name),
-		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, ProbeSession), m.duration.WithLabelValues(name, ProbeLogin)},
+		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, eventlog.ProbeSession), m.duration.WithLabelValues(name, eventlog.ProbeLogin)},
 		restarts:       m.restarts.WithLabelValues(name),
 		roleChanges:    m.roleChanges.WithLabelValues(name),
 		addressChanges: m.addressChanges.WithLabelValues(name),
@@ -103,11 +107,11 @@ func (tm *targetMetrics) failure(kind string, code catalog.Code) {
 	tm.vecs.failures.WithLabelValues(tm.name, kind, string(code)).Inc()
 }
 
-func (tm *targetMetrics) outageEnded(o *Outage) {
+func (tm *targetMetrics) outageEnded(o *eventlog.Outage) {
 	cause := string(o.Cause)
 	tm.vecs.outages.WithLabelValues(tm.name, cause).Inc()
 	tm.vecs.outageSeconds.WithLabelValues(tm.name, cause).Add(o.DurationSeconds)
-	if o.Verdict == VerdictEscalate {
+	if o.Verdict == eventlog.VerdictEscalate {
 		tm.vecs.escalations.WithLabelValues(tm.name, cause).Inc()
 	}
 }

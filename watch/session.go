@@ -15,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/wirelimit"
 	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
@@ -61,7 +62,7 @@ func lookupWith(r *net.Resolver, targets []settings.Target) pgconn.LookupFunc {
 
 // connect opens a connection within the target's connect timeout.
 func (t *target) connect(ctx context.Context, kind string) (*pgconn.PgConn, error) {
-	if kind == ProbeSession {
+	if kind == eventlog.ProbeSession {
 		t.notice.Store(nil)
 	}
 	t.dialed[kindIndex(kind)].Store(false)
@@ -85,7 +86,7 @@ func (t *target) classify(kind string, err error) (catalog.Code, string) {
 		// The TCP connection opened: the time ran out waiting for the server, not for the network (as probe says).
 		code = catalog.ServerUnresponsive
 	}
-	if kind == ProbeSession && code == catalog.ConnReset {
+	if kind == eventlog.ProbeSession && code == catalog.ConnReset {
 		// The catalog decides whether the warning explains the end: a 57P01 at an immediate shutdown does.
 		if n := t.notice.Load(); n != nil {
 			if c := catalog.Classify(catalog.Message{SQLState: n.Code, Text: n.Message}); c.Code != catalog.Unknown {
@@ -107,8 +108,8 @@ func (t *target) classify(kind string, err error) (catalog.Code, string) {
 const factsQuery = "SELECT extract(epoch FROM pg_postmaster_start_time())::numeric(20,6)::text, pg_is_in_recovery()"
 
 // serverFacts reads the server's facts on a new connection, and its certificate.
-func (t *target) serverFacts(pg *pgconn.PgConn) (ServerFacts, *CertInfo, error) {
-	var f ServerFacts
+func (t *target) serverFacts(pg *pgconn.PgConn) (eventlog.ServerFacts, *eventlog.CertInfo, error) {
+	var f eventlog.ServerFacts
 	nc := pg.Conn()
 	_ = nc.SetDeadline(time.Now().Add(probe.TimeoutFor(t.Settings)))
 	defer nc.SetDeadline(time.Time{})
@@ -132,7 +133,7 @@ func (t *target) serverFacts(pg *pgconn.PgConn) (ServerFacts, *CertInfo, error) 
 }
 
 // certOf describes the server certificate of a TLS connection; nil without TLS.
-func certOf(pg *pgconn.PgConn) *CertInfo {
+func certOf(pg *pgconn.PgConn) *eventlog.CertInfo {
 	tc, ok := pg.Conn().(*tls.Conn)
 	if !ok {
 		return nil
@@ -143,7 +144,7 @@ func certOf(pg *pgconn.PgConn) *CertInfo {
 	}
 	leaf := certs[0]
 	sum := sha256.Sum256(leaf.Raw)
-	return &CertInfo{Fingerprint: hex.EncodeToString(sum[:]), Subject: leaf.Subject.String(), NotAfter: leaf.NotAfter.UTC()}
+	return &eventlog.CertInfo{Fingerprint: hex.EncodeToString(sum[:]), Subject: leaf.Subject.String(), NotAfter: leaf.NotAfter.UTC()}
 }
 
 // errFollowDNS ends a held session because the host's addresses changed: the next one reaches what the name points
@@ -159,13 +160,13 @@ func (t *target) sessionLoop(ctx context.Context, phase time.Duration) {
 	}
 	for ctx.Err() == nil {
 		start := time.Now()
-		pg, err := t.connect(ctx, ProbeSession)
+		pg, err := t.connect(ctx, eventlog.ProbeSession)
 		if err != nil {
 			if ctx.Err() != nil {
 				return
 			}
-			code, evidence := t.classify(ProbeSession, err)
-			t.failed(ProbeSession, time.Now(), code, evidence)
+			code, evidence := t.classify(eventlog.ProbeSession, err)
+			t.failed(eventlog.ProbeSession, time.Now(), code, evidence)
 			if !sleep(ctx, tm, t.retry()) {
 				return
 			}
@@ -175,7 +176,7 @@ func (t *target) sessionLoop(ctx context.Context, phase time.Duration) {
 		facts, cert, err := t.serverFacts(pg)
 		if err == nil {
 			facts.Addresses = t.addresses(ctx)
-			t.succeeded(ProbeSession, connected, connected.Sub(start), true)
+			t.succeeded(eventlog.ProbeSession, connected, connected.Sub(start), true)
 			t.observe(connected, facts, cert)
 			err = t.hold(ctx, pg)
 		}
@@ -184,8 +185,8 @@ func (t *target) sessionLoop(ctx context.Context, phase time.Duration) {
 			return
 		}
 		if err != errFollowDNS {
-			code, evidence := t.classify(ProbeSession, err)
-			t.failed(ProbeSession, time.Now(), code, evidence)
+			code, evidence := t.classify(eventlog.ProbeSession, err)
+			t.failed(eventlog.ProbeSession, time.Now(), code, evidence)
 		}
 	}
 }
@@ -232,7 +233,7 @@ func (t *target) hold(ctx context.Context, pg *pgconn.PgConn) error {
 			}
 			return err
 		}
-		t.succeeded(ProbeSession, end, end.Sub(start), false)
+		t.succeeded(eventlog.ProbeSession, end, end.Sub(start), false)
 		if hs := pg.ParameterStatus("in_hot_standby"); hs != "" {
 			t.observeRole(end, hs == "on")
 		}
@@ -275,7 +276,7 @@ func (t *target) observeRole(at time.Time, standby bool) {
 	same := t.server.Role == role
 	t.mu.Unlock()
 	if !same {
-		t.observe(at, ServerFacts{Role: role}, nil)
+		t.observe(at, eventlog.ServerFacts{Role: role}, nil)
 	}
 }
 

@@ -13,6 +13,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/probe"
 )
 
@@ -56,7 +57,7 @@ type target struct {
 	lastLatency  time.Duration
 	outage       *openOutage
 	recent       []time.Time // starts of the outages within the window
-	server       ServerFacts
+	server       eventlog.ServerFacts
 	certWarned   string // fingerprint of the certificate already warned about
 	announced    bool   // the server event of this run was written
 	lat          [2]latencyRing
@@ -73,7 +74,7 @@ type target struct {
 // openOutage is an outage that has not ended.
 type openOutage struct {
 	start      time.Time
-	codes      []CodeCount
+	codes      []eventlog.CodeCount
 	evidence   map[catalog.Code]string // the first evidence of each code
 	escalated  bool
 	unobserved time.Duration
@@ -86,14 +87,14 @@ func (o *openOutage) add(code catalog.Code, evidence string) (isNew bool) {
 			return false
 		}
 	}
-	o.codes = append(o.codes, CodeCount{Code: code, Count: 1})
+	o.codes = append(o.codes, eventlog.CodeCount{Code: code, Count: 1})
 	o.evidence[code] = evidence
 	return true
 }
 
 // cause is the code most failed probes said; the first of equals.
 func (o *openOutage) cause() catalog.Code {
-	best := CodeCount{}
+	best := eventlog.CodeCount{}
 	for _, c := range o.codes {
 		if c.Count > best.Count {
 			best = c
@@ -122,7 +123,7 @@ func (t *target) down() bool { return t.outage != nil }
 func (t *target) failed(kind string, at time.Time, code catalog.Code, evidence string) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if kind == ProbeSession {
+	if kind == eventlog.ProbeSession {
 		t.sessionUp = false
 	} else {
 		t.loginFailing = true
@@ -137,11 +138,11 @@ func (t *target) failed(kind string, at time.Time, code catalog.Code, evidence s
 		t.recent = append(t.recent, at)
 		t.pruneRecent(at)
 		t.m.up.Set(0)
-		t.w.emit(Event{Time: at, Type: EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence})
 		t.w.diagnose(t, at)
 	} else if t.outage.add(code, evidence) {
 		start := t.outage.start
-		t.w.emit(Event{Time: at, Type: EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, OutageStart: &start})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, OutageStart: &start})
 	}
 	t.checkEscalation(at)
 }
@@ -159,7 +160,7 @@ func (t *target) checkEscalation(at time.Time) {
 	o.escalated = true
 	start := o.start
 	cause := o.cause()
-	t.w.emit(Event{Time: at, Type: EventOutageEscalate, Target: t.Name, Code: cause, OutageStart: &start,
+	t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageEscalate, Target: t.Name, Code: cause, OutageStart: &start,
 		Note: strings.Join(reasons, "; "), Evidence: o.evidence[cause]})
 }
 
@@ -167,19 +168,12 @@ func (t *target) checkEscalation(at time.Time) {
 func (t *target) reasons(d time.Duration) []string {
 	var r []string
 	if d > t.w.opts.EscalateAfter {
-		r = append(r, fmt.Sprintf("lasted %s, more than %s", round(d), t.w.opts.EscalateAfter))
+		r = append(r, fmt.Sprintf("lasted %s, more than %s", eventlog.Round(d), t.w.opts.EscalateAfter))
 	}
 	if n := len(t.recent); n > t.w.opts.MaxOutages {
 		r = append(r, fmt.Sprintf("%d outages within %s, more than %d", n, t.w.opts.Window, t.w.opts.MaxOutages))
 	}
 	return r
-}
-
-func round(d time.Duration) time.Duration {
-	if d > 10*time.Second {
-		return d.Round(time.Second)
-	}
-	return d.Round(10 * time.Millisecond)
 }
 
 func (t *target) pruneRecent(now time.Time) {
@@ -196,14 +190,14 @@ func (t *target) pruneRecent(now time.Time) {
 func (t *target) succeeded(kind string, at time.Time, d time.Duration, connected bool) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	if kind == ProbeSession {
+	if kind == eventlog.ProbeSession {
 		t.sessionUp = true
 	}
 	if connected {
 		// A connection is a login, whichever loop made it: its time is a login's time, and it proves the
 		// connect path works.
 		t.loginFailing = false
-		kind = ProbeLogin
+		kind = eventlog.ProbeLogin
 	} else {
 		t.lastLatency = d
 	}
@@ -229,27 +223,27 @@ func (t *target) endOutage(at time.Time) {
 	d := at.Sub(o.start)
 	cause := o.cause()
 	c := catalog.Lookup(cause)
-	facts := catalog.Facts{}.Merge(t.facts).Merge(catalog.FactsFrom(o.evidence[cause]))
-	out := &Outage{Start: o.start, End: at, DurationSeconds: d.Seconds(), Cause: cause, Category: string(c.Category),
-		Codes: o.codes, Verdict: VerdictTransient, Recent: len(t.recent), Steps: c.Steps(facts),
+	facts := t.facts.Merge(catalog.FactsFrom(o.evidence[cause]))
+	out := &eventlog.Outage{Start: o.start, End: at, DurationSeconds: d.Seconds(), Cause: cause, Category: string(c.Category),
+		Codes: o.codes, Verdict: eventlog.VerdictTransient, Recent: len(t.recent), Steps: c.Steps(facts),
 		UnobservedSeconds: o.unobserved.Seconds()}
 	if out.Steps == nil {
 		out.Steps = []string{}
 	}
 	if r := t.reasons(d); len(r) > 0 {
-		out.Verdict, out.Reasons = VerdictEscalate, r
+		out.Verdict, out.Reasons = eventlog.VerdictEscalate, r
 	}
 	t.m.outageEnded(out)
-	t.w.emit(Event{Time: at, Type: EventOutageEnd, Target: t.Name, Code: cause, Outage: out})
+	t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageEnd, Target: t.Name, Code: cause, Outage: out})
 }
 
 // flushLatency writes the latency summaries of the period that ends now.
 func (t *target) flushLatency(at time.Time) {
 	period := t.w.opts.LatencyEvery
 	if !t.nextLatency.IsZero() {
-		for i, kind := range []string{ProbeSession, ProbeLogin} {
+		for i, kind := range []string{eventlog.ProbeSession, eventlog.ProbeLogin} {
 			if l := t.lat[i].summary(kind, period); l != nil {
-				t.w.emit(Event{Time: at, Type: EventLatency, Target: t.Name, Probe: kind, Latency: l})
+				t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventLatency, Target: t.Name, Probe: kind, Latency: l})
 			}
 		}
 	}
@@ -257,33 +251,25 @@ func (t *target) flushLatency(at time.Time) {
 }
 
 func kindIndex(kind string) int {
-	if kind == ProbeLogin {
+	if kind == eventlog.ProbeLogin {
 		return 1
 	}
 	return 0
 }
 
-// ServerFacts are what a target's server said about itself; they are compared from one connection to the next.
-type ServerFacts struct {
-	StartTime string `json:"start_time,omitempty"` // pg_postmaster_start_time as seconds since the epoch
-	Role      string `json:"role,omitempty"`       // primary or standby
-	Addresses string `json:"addresses,omitempty"`  // what the host names resolved to
-	Cert      string `json:"cert_sha256,omitempty"`
-}
-
 // observe compares new facts with the known ones and writes an event for each change; an empty field is unknown and
 // changes nothing.
-func (t *target) observe(at time.Time, f ServerFacts, cert *CertInfo) {
+func (t *target) observe(at time.Time, f eventlog.ServerFacts, cert *eventlog.CertInfo) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	old := t.server
-	change := func(typ EventType, was, now string, m func()) {
+	change := func(typ eventlog.EventType, was, now string, m func()) {
 		if now == "" || now == was {
 			return
 		}
 		if was != "" {
-			ev := Event{Time: at, Type: typ, Target: t.Name, Old: was, New: now}
-			if typ == EventCert {
+			ev := eventlog.Event{Time: at, Type: typ, Target: t.Name, Old: was, New: now}
+			if typ == eventlog.EventCert {
 				ev.Cert = cert
 			}
 			t.w.emit(ev)
@@ -292,10 +278,10 @@ func (t *target) observe(at time.Time, f ServerFacts, cert *CertInfo) {
 			}
 		}
 	}
-	change(EventRestart, old.StartTime, f.StartTime, t.m.restarts.Inc)
-	change(EventRole, old.Role, f.Role, t.m.roleChanges.Inc)
-	change(EventAddresses, old.Addresses, f.Addresses, t.m.addressChanges.Inc)
-	change(EventCert, old.Cert, f.Cert, nil)
+	change(eventlog.EventRestart, old.StartTime, f.StartTime, t.m.restarts.Inc)
+	change(eventlog.EventRole, old.Role, f.Role, t.m.roleChanges.Inc)
+	change(eventlog.EventAddresses, old.Addresses, f.Addresses, t.m.addressChanges.Inc)
+	change(eventlog.EventCert, old.Cert, f.Cert, nil)
 	for _, p := range []struct {
 		dst *string
 		v   string
@@ -317,14 +303,14 @@ func (t *target) observe(at time.Time, f ServerFacts, cert *CertInfo) {
 		t.m.certExpiry(cert.NotAfter)
 		if cert.NotAfter.Sub(at) < t.w.opts.CertWarning && t.certWarned != cert.Fingerprint {
 			t.certWarned = cert.Fingerprint
-			t.w.emit(Event{Time: at, Type: EventCertExpiring, Target: t.Name, Cert: cert,
-				Note: fmt.Sprintf("the server certificate expires in %s", round(cert.NotAfter.Sub(at)))})
+			t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventCertExpiring, Target: t.Name, Cert: cert,
+				Note: fmt.Sprintf("the server certificate expires in %s", eventlog.Round(cert.NotAfter.Sub(at)))})
 		}
 	}
 	if !t.announced && t.server.StartTime != "" {
 		t.announced = true
 		s := t.server
-		t.w.emit(Event{Time: at, Type: EventServer, Target: t.Name, Server: &s})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventServer, Target: t.Name, Server: &s})
 	}
 }
 
@@ -371,7 +357,7 @@ func (w *Watcher) diagnose(t *target, start time.Time) {
 		d := r.Diagnosis
 		t.mu.Lock()
 		defer t.mu.Unlock()
-		w.emit(Event{Time: time.Now(), Type: EventOutageDiagnose, Target: t.Name, Code: d.Code, Evidence: d.Evidence,
+		w.emit(eventlog.Event{Time: time.Now(), Type: eventlog.EventOutageDiagnose, Target: t.Name, Code: d.Code, Evidence: d.Evidence,
 			OutageStart: &start, Diagnosis: &d})
 	}()
 }

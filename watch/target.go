@@ -45,22 +45,13 @@ type Options struct {
 	// History continues a previous run (see OpenLog).
 	History *History
 	Metrics *Metrics
-	// Sinks receive every event, in order for each target.
+	// Sinks receive every event, in order for each target, each from a goroutine of its own (see Sink).
 	Sinks []Sink
+	// SinkQueue is how many events a sink may fall behind before its events are dropped (default 4096).
+	SinkQueue int
 	// DiagnoseParallel bounds how many probe.Run diagnoses run at once (default 4).
 	DiagnoseParallel int
 }
-
-// Sink receives events.
-type Sink interface {
-	Record(Event) error
-}
-
-// SinkFunc adapts a function to Sink.
-type SinkFunc func(Event) error
-
-// Record calls f.
-func (f SinkFunc) Record(ev Event) error { return f(ev) }
 
 func (o *Options) defaults() {
 	if o.Interval <= 0 {
@@ -89,6 +80,9 @@ func (o *Options) defaults() {
 	}
 	if o.Resolver == nil {
 		o.Resolver = net.DefaultResolver
+	}
+	if o.SinkQueue <= 0 {
+		o.SinkQueue = 4096
 	}
 	if o.DiagnoseParallel <= 0 {
 		o.DiagnoseParallel = 4

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 	"github.com/pgtriage/pgtriage/settings"
 	"github.com/pgtriage/pgtriage/watch"
@@ -20,13 +21,13 @@ const appPassword = "w4tch-s3cret"
 // recorder is a sink that tests wait on.
 type recorder struct {
 	mu     sync.Mutex
-	events []watch.Event
+	events []eventlog.Event
 	cond   chan struct{} // closed and replaced on every event
 }
 
 func newRecorder() *recorder { return &recorder{cond: make(chan struct{})} }
 
-func (r *recorder) Record(ev watch.Event) error {
+func (r *recorder) Record(ev eventlog.Event) error {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events = append(r.events, ev)
@@ -37,7 +38,7 @@ func (r *recorder) Record(ev watch.Event) error {
 
 // waitFor returns the first event from index `from` on that matches, waiting up to a generous deadline (the
 // machine is shared and loaded).
-func (r *recorder) waitFor(t *testing.T, from int, what string, match func(watch.Event) bool) (watch.Event, int) {
+func (r *recorder) waitFor(t *testing.T, from int, what string, match func(eventlog.Event) bool) (eventlog.Event, int) {
 	t.Helper()
 	deadline := time.After(60 * time.Second)
 	for {
@@ -64,7 +65,7 @@ func (r *recorder) dump() string {
 	defer r.mu.Unlock()
 	var b strings.Builder
 	for _, ev := range r.events {
-		if ev.Type == watch.EventLatency {
+		if ev.Type == eventlog.EventLatency {
 			continue
 		}
 		fmt.Fprintf(&b, "  %s %s %s %s %s %s\n", ev.Time.Format("15:04:05.000"), ev.Type, ev.Target, ev.Probe, ev.Code, ev.Evidence)
@@ -72,14 +73,14 @@ func (r *recorder) dump() string {
 	return b.String()
 }
 
-func (r *recorder) all() []watch.Event {
+func (r *recorder) all() []eventlog.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
 }
 
-func ofType(typ watch.EventType) func(watch.Event) bool {
-	return func(ev watch.Event) bool { return ev.Type == typ }
+func ofType(typ eventlog.EventType) func(eventlog.Event) bool {
+	return func(ev eventlog.Event) bool { return ev.Type == typ }
 }
 
 // fast are options that make a test take seconds, not minutes.
@@ -145,7 +146,7 @@ func appCluster(t *testing.T, opts pgtest.Options) *pgtest.Cluster {
 	return pgtest.Start(t, opts)
 }
 
-func codes(o *watch.Outage) []catalog.Code {
+func codes(o *eventlog.Outage) []catalog.Code {
 	var c []catalog.Code
 	for _, cc := range o.Codes {
 		c = append(c, cc.Code)
@@ -166,7 +167,7 @@ func TestStopRestart(t *testing.T) {
 	_, rec := run(t, []watch.Target{tg}, opts)
 	name := tg.Settings.Target()
 
-	first, i := rec.waitFor(t, 0, "server", ofType(watch.EventServer))
+	first, i := rec.waitFor(t, 0, "server", ofType(eventlog.EventServer))
 	if first.Target != name || first.Server.Role != watch.RolePrimary || first.Server.StartTime == "" {
 		t.Errorf("server event: %+v", first)
 	}
@@ -174,27 +175,27 @@ func TestStopRestart(t *testing.T) {
 	// A fast stop: 57P01 FATAL on the held session.
 	stopped := time.Now()
 	c.Stop(t, "fast")
-	ev, i := rec.waitFor(t, i, "outage_start", ofType(watch.EventOutageStart))
-	if ev.Probe != watch.ProbeSession || ev.Code != catalog.ServerTerminated || !strings.Contains(ev.Evidence, "57P01") {
+	ev, i := rec.waitFor(t, i, "outage_start", ofType(eventlog.EventOutageStart))
+	if ev.Probe != eventlog.ProbeSession || ev.Code != catalog.ServerTerminated || !strings.Contains(ev.Evidence, "57P01") {
 		t.Errorf("fast stop: outage_start %s %s %q, want session server.terminated with 57P01", ev.Probe, ev.Code, ev.Evidence)
 	}
 	if ev.Time.Before(stopped) {
 		t.Errorf("outage started at %v, before the stop at %v", ev.Time, stopped)
 	}
-	_, i = rec.waitFor(t, i, "tcp.refused", func(ev watch.Event) bool {
-		return ev.Type == watch.EventOutageCause && ev.Code == catalog.TCPRefused
+	_, i = rec.waitFor(t, i, "tcp.refused", func(ev eventlog.Event) bool {
+		return ev.Type == eventlog.EventOutageCause && ev.Code == catalog.TCPRefused
 	})
 	c.Resume(t)
-	end, i := rec.waitFor(t, i, "outage_end", ofType(watch.EventOutageEnd))
+	end, i := rec.waitFor(t, i, "outage_end", ofType(eventlog.EventOutageEnd))
 	o := end.Outage
-	if o.Verdict != watch.VerdictTransient || o.Recent != 1 || !slices.Contains(codes(o), catalog.ServerTerminated) ||
+	if o.Verdict != eventlog.VerdictTransient || o.Recent != 1 || !slices.Contains(codes(o), catalog.ServerTerminated) ||
 		!slices.Contains(codes(o), catalog.TCPRefused) || o.Cause != catalog.TCPRefused || len(o.Steps) == 0 {
 		t.Errorf("first outage: %+v", o)
 	}
 	if o.End.Sub(o.Start) <= 0 || o.DurationSeconds <= 0 {
 		t.Errorf("outage has no duration: %+v", o)
 	}
-	restart, i := rec.waitFor(t, i, "server_restart", ofType(watch.EventRestart))
+	restart, i := rec.waitFor(t, i, "server_restart", ofType(eventlog.EventRestart))
 	if restart.Old == "" || restart.New == "" || restart.Old == restart.New {
 		t.Errorf("restart event: %+v", restart)
 	}
@@ -202,25 +203,25 @@ func TestStopRestart(t *testing.T) {
 	// An immediate stop: the server warns with 57P01 and closes the socket. The second outage within the window
 	// escalates as soon as it starts.
 	c.Stop(t, "immediate")
-	ev, i = rec.waitFor(t, i, "outage_start", ofType(watch.EventOutageStart))
+	ev, i = rec.waitFor(t, i, "outage_start", ofType(eventlog.EventOutageStart))
 	if ev.Code != catalog.ServerTerminated || !strings.Contains(ev.Evidence, "immediate shutdown") {
 		t.Errorf("immediate stop: outage_start %s %q, want server.terminated from the warning", ev.Code, ev.Evidence)
 	}
-	esc, i := rec.waitFor(t, i, "outage_escalate", ofType(watch.EventOutageEscalate))
+	esc, i := rec.waitFor(t, i, "outage_escalate", ofType(eventlog.EventOutageEscalate))
 	if !strings.Contains(esc.Note, "2 outages within 24h0m0s, more than 1") {
 		t.Errorf("escalation: %q", esc.Note)
 	}
 	c.Resume(t)
-	end, i = rec.waitFor(t, i, "outage_end", ofType(watch.EventOutageEnd))
-	if o := end.Outage; o.Verdict != watch.VerdictEscalate || o.Recent != 2 || len(o.Reasons) != 1 {
+	end, i = rec.waitFor(t, i, "outage_end", ofType(eventlog.EventOutageEnd))
+	if o := end.Outage; o.Verdict != eventlog.VerdictEscalate || o.Recent != 2 || len(o.Reasons) != 1 {
 		t.Errorf("second outage: %+v", o)
 	}
-	_, i = rec.waitFor(t, i, "server_restart", ofType(watch.EventRestart))
+	_, i = rec.waitFor(t, i, "server_restart", ofType(eventlog.EventRestart))
 
 	// pg_ctl restart: one more outage and one more restart.
 	c.Restart(t, "fast")
-	_, i = rec.waitFor(t, i, "outage_end", ofType(watch.EventOutageEnd))
-	rec.waitFor(t, i, "server_restart", ofType(watch.EventRestart))
+	_, i = rec.waitFor(t, i, "outage_end", ofType(eventlog.EventOutageEnd))
+	rec.waitFor(t, i, "server_restart", ofType(eventlog.EventRestart))
 
 	t.Logf("events:\n%s", rec.dump())
 	// The held session probes again an interval after it reconnected.

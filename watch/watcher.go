@@ -9,8 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/settings"
+	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/probe"
 )
 
 // Watcher watches targets until its Run's context is done.
@@ -22,8 +22,7 @@ type Watcher struct {
 	wg        sync.WaitGroup
 	diagSlots chan struct{}
 
-	emitMu  sync.Mutex // one event at a time through the sinks, so that a log line is never interleaved
-	sinkErr error
+	sinks []*sinkWriter
 }
 
 // New checks the targets and prepares a Watcher; nothing is contacted before Run.
@@ -54,22 +53,11 @@ func New(targets []Target, opts Options) (*Watcher, error) {
 		if tg.LoginEvery <= 0 {
 			tg.LoginEvery = opts.LoginEvery
 		}
-		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: factsOf(tg.Settings)}
+		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: probe.FactsOf(tg.Settings)}
 		t.configs()
 		w.targets = append(w.targets, t)
 	}
 	return w, nil
-}
-
-// factsOf are the facts the settings give for the catalog's steps.
-func factsOf(s *settings.Settings) catalog.Facts {
-	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode}
-	if len(s.Targets) > 0 {
-		h := s.Targets[0]
-		f["host"], f["port"] = h.Host, fmt.Sprint(h.Port)
-		f = f.ForHost(h.Host)
-	}
-	return f
 }
 
 // Targets returns the names of the targets, in order.
@@ -97,14 +85,19 @@ func (w *Watcher) Status() []Status {
 	return out
 }
 
-// Run watches until ctx is done, then closes every connection and returns the first error a sink returned, if any.
+// Run watches until ctx is done, then closes every connection, waits (a few seconds at most) for the sinks to write
+// the events they are behind on, and returns each sink's first error and how many events a blocked sink missed.
 func (w *Watcher) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	w.ctx = ctx
+	w.sinks = w.sinks[:0]
+	for _, s := range w.opts.Sinks {
+		w.sinks = append(w.sinks, newSinkWriter(s, w.opts.SinkQueue))
+	}
 	now := time.Now()
 	w.restore(now)
-	start := Event{Time: now, Type: EventWatchStart, Targets: w.Targets()}
+	start := eventlog.Event{Time: now, Type: eventlog.EventWatchStart, Targets: w.Targets()}
 	if h := w.opts.History; h != nil {
 		start.Resumed, start.Note = h.Events > 0, h.Note
 	}
@@ -121,19 +114,21 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	<-ctx.Done()
 	w.wg.Wait()
-	w.emit(Event{Time: time.Now(), Type: EventWatchStop})
-	w.emitMu.Lock()
-	defer w.emitMu.Unlock()
-	return w.sinkErr
+	w.emit(eventlog.Event{Time: time.Now(), Type: eventlog.EventWatchStop})
+	deadline := time.After(drainTimeout)
+	var errs []error
+	for i, sw := range w.sinks {
+		errs = append(errs, sw.drain(i, deadline))
+	}
+	return errors.Join(errs...)
 }
 
-// emit hands an event to every sink. A sink's error is kept for Run to return, and watching goes on.
-func (w *Watcher) emit(ev Event) {
-	w.emitMu.Lock()
-	defer w.emitMu.Unlock()
-	for _, s := range w.opts.Sinks {
-		if err := s.Record(ev); err != nil && w.sinkErr == nil {
-			w.sinkErr = err
+// emit queues an event for every sink without waiting for any (see sinkWriter). Each target calls it under its
+// lock, so that its events are queued in order.
+func (w *Watcher) emit(ev eventlog.Event) {
+	for _, sw := range w.sinks {
+		if !sw.offer(ev) {
+			w.opts.Metrics.dropped.Inc()
 		}
 	}
 }

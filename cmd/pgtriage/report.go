@@ -8,8 +8,8 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	htmlreport "github.com/pgtriage/pgtriage/report"
-	"github.com/pgtriage/pgtriage/watch"
 )
 
 func newReportCmd() *cobra.Command {
@@ -30,7 +30,7 @@ held session's latency over time.`,
 				return &exitError{Code: usageExit, Err: err}
 			}
 			defer f.Close()
-			events, skipped, err := watch.ReadEvents(f)
+			events, skipped, err := eventlog.ReadEvents(f)
 			if err != nil {
 				return usageError("%s: %w", args[0], err)
 			}
@@ -60,7 +60,7 @@ held session's latency over time.`,
 	return cmd
 }
 
-func countTargets(events []watch.Event) int {
+func countTargets(events []eventlog.Event) int {
 	seen := map[string]bool{}
 	for _, ev := range events {
 		if ev.Target != "" {

@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 	"golang.org/x/sys/unix"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/watch"
 )
 
@@ -129,7 +130,7 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		defer cancel()
 	}
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	view := watch.NewView(out, isTerminal(out), useColor(out))
+	view := NewView(out, isTerminal(out), useColor(out))
 	if f, ok := out.(*os.File); ok {
 		view.Size = func() (int, int) {
 			ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
@@ -140,7 +141,7 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		}
 	}
 	opts.Sinks = append(opts.Sinks, view)
-	var log *watch.Log
+	var log *eventlog.Log
 	if eventsFile != "" {
 		var hist *watch.History
 		var err error

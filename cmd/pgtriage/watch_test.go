@@ -11,34 +11,15 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
-	"github.com/pgtriage/pgtriage/watch"
 )
 
 const watchPassword = "cl1-w4tch-pw"
-
-// lockedBuffer is written by the command and read by the test meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // waitForFile waits until the file holds a line matching re, up to a generous deadline.
 func waitForFile(t *testing.T, path string, re string) {
@@ -65,7 +46,7 @@ func TestWatchCommand(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events.jsonl")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- executeWith(deps{}, []string{"watch", "--for", "6s", "--interval", "100ms", "--login-every", "3", "--retry", "50ms",
@@ -173,7 +154,7 @@ func TestWatchSignal(t *testing.T) {
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
 		t.Fatal(err)
 	}
-	evs, skipped, err := watch.ReadEvents(f)
+	evs, skipped, err := eventlog.ReadEvents(f)
 	if err != nil || skipped != 0 || len(evs) < 3 || !strings.Contains(last, `"type":"watch_stop"`) {
 		t.Errorf("log after SIGTERM: %d events, %d skipped, %v; last line %s", len(evs), skipped, err, last)
 	}

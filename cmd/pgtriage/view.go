@@ -1,4 +1,4 @@
-package watch
+package main
 
 import (
 	"context"
@@ -9,7 +9,9 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/internal/termtext"
+	"github.com/pgtriage/pgtriage/watch"
 )
 
 // View shows the targets to a person. On a terminal it redraws a table in place (a line per target: state, since
@@ -37,7 +39,7 @@ const recentLines = 6
 
 // Record writes the events a person acts on: outages starting, escalating and ending, restarts, role, address and
 // certificate changes.
-func (v *View) Record(ev Event) error {
+func (v *View) Record(ev eventlog.Event) error {
 	line := v.eventLine(ev)
 	if line == "" {
 		return nil
@@ -54,40 +56,42 @@ func (v *View) Record(ev Event) error {
 	return err
 }
 
-func (v *View) eventLine(ev Event) string {
+func (v *View) eventLine(ev eventlog.Event) string {
 	at := ev.Time.Local().Format("15:04:05")
 	// Names, evidence and certificate subjects come from the settings and the servers: escaped for the terminal.
 	esc := termtext.Escape
 	target := esc(ev.Target)
 	switch ev.Type {
-	case EventOutageStart:
+	case eventlog.EventOutageStart:
 		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("DOWN", red), target, ev.Code, ev.Probe, esc(ev.Evidence))
-	case EventOutageEscalate:
+	case eventlog.EventOutageEscalate:
 		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("ESCALATE", red), target, ev.Code, esc(ev.Note))
-	case EventOutageEnd:
+	case eventlog.EventOutageEnd:
 		o := ev.Outage
 		verdict := o.Verdict
-		if o.Verdict == VerdictEscalate {
+		if o.Verdict == eventlog.VerdictEscalate {
 			verdict = v.paint("escalate", red) + " (" + strings.Join(o.Reasons, "; ") + ")"
 		}
 		s := fmt.Sprintf("%s %s %s after %s: %s, %s", at, v.paint("UP", green), target,
-			round(time.Duration(o.DurationSeconds*float64(time.Second))), o.Cause, verdict)
-		if o.Verdict == VerdictEscalate && !v.tty {
+			eventlog.Round(time.Duration(o.DurationSeconds*float64(time.Second))), o.Cause, verdict)
+		if o.Verdict == eventlog.VerdictEscalate && !v.tty {
 			for i, step := range o.Steps {
 				s += fmt.Sprintf("\n    %d. %s", i+1, esc(step))
 			}
 		}
 		return s
-	case EventRestart:
+	case eventlog.EventRestart:
 		return fmt.Sprintf("%s %s %s the server restarted (started %s, before %s)", at, v.paint("RESTART", yellow), target, epoch(ev.New), epoch(ev.Old))
-	case EventRole:
+	case eventlog.EventRole:
 		return fmt.Sprintf("%s %s %s the server became a %s (was a %s)", at, v.paint("ROLE", yellow), target, esc(ev.New), esc(ev.Old))
-	case EventAddresses:
+	case eventlog.EventAddresses:
 		return fmt.Sprintf("%s %s %s %s (was %s)", at, v.paint("ADDRESSES", yellow), target, esc(ev.New), esc(ev.Old))
-	case EventCert:
+	case eventlog.EventCert:
 		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), target, esc(ev.Cert.Subject), ev.Cert.NotAfter.Format(time.DateOnly))
-	case EventCertExpiring:
+	case eventlog.EventCertExpiring:
 		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), target, esc(ev.Note), ev.Cert.NotAfter.Format(time.RFC3339))
+	case eventlog.EventDropped:
+		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), esc(ev.Note))
 	}
 	return ""
 }
@@ -102,7 +106,7 @@ func epoch(s string) string {
 }
 
 // Run redraws the table every second on a terminal, until ctx is done; elsewhere it returns at once.
-func (v *View) Run(ctx context.Context, status func() []Status) {
+func (v *View) Run(ctx context.Context, status func() []watch.Status) {
 	if !v.tty {
 		return
 	}
@@ -120,7 +124,7 @@ func (v *View) Run(ctx context.Context, status func() []Status) {
 }
 
 // Draw writes the table over the previous one.
-func (v *View) Draw(st []Status, now time.Time) {
+func (v *View) Draw(st []watch.Status, now time.Time) {
 	cols, rows := 120, 40
 	if v.Size != nil {
 		if c, r := v.Size(); c > 0 && r > 0 {
@@ -144,14 +148,14 @@ func (v *View) Draw(st []Status, now time.Time) {
 }
 
 // table renders the lines of one frame: a summary, a line per target (down first) as many as fit, the latest events.
-func (v *View) table(st []Status, now time.Time, cols, rows int) []string {
+func (v *View) table(st []watch.Status, now time.Time, cols, rows int) []string {
 	up, down := 0, 0
 	nameWidth := 6
 	for _, s := range st {
 		switch s.State {
-		case StateUp:
+		case watch.StateUp:
 			up++
-		case StateDown:
+		case watch.StateDown:
 			down++
 		}
 		nameWidth = max(nameWidth, min(utf8.RuneCountInString(s.Name), 40))
@@ -177,9 +181,9 @@ func (v *View) table(st []Status, now time.Time, cols, rows int) []string {
 		}
 		state := fmt.Sprintf("%-7s", s.State)
 		switch s.State {
-		case StateDown:
+		case watch.StateDown:
 			state = v.paint(state, red)
-		case StateUp:
+		case watch.StateUp:
 			state = v.paint(state, green)
 		}
 		line := fmt.Sprintf("%-*s  %s  %-9s  %9s  ", nameWidth, clip(termtext.Escape(s.Name), nameWidth), state, since, latency)

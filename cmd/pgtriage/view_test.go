@@ -1,4 +1,4 @@
-package watch
+package main
 
 import (
 	"bytes"
@@ -7,15 +7,17 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/watch"
 )
 
 // TestView draws the terminal table twice (the second frame moves back over the first) and writes plain lines
 // when the output is not a terminal; colour only when allowed.
 func TestView(t *testing.T) {
 	now := time.Date(2026, 11, 24, 20, 0, 0, 0, time.UTC)
-	st := []Status{
-		{Name: "app@db1:5432/orders", State: StateDown, Since: now.Add(-75 * time.Second), Cause: catalog.TCPRefused, Evidence: "dial tcp 10.0.0.5:5432: connect: connection refused"},
-		{Name: "app@db2:5432/billing", State: StateUp, Since: now.Add(-3 * time.Hour), Latency: 1200 * time.Microsecond},
+	st := []watch.Status{
+		{Name: "app@db1:5432/orders", State: watch.StateDown, Since: now.Add(-75 * time.Second), Cause: catalog.TCPRefused, Evidence: "dial tcp 10.0.0.5:5432: connect: connection refused"},
+		{Name: "app@db2:5432/billing", State: watch.StateUp, Since: now.Add(-3 * time.Hour), Latency: 1200 * time.Microsecond},
 	}
 	var tty bytes.Buffer
 	v := NewView(&tty, true, true)
@@ -40,11 +42,11 @@ func TestView(t *testing.T) {
 
 	var plain bytes.Buffer
 	p := NewView(&plain, false, true) // colour asked for, but not a terminal
-	o := &Outage{DurationSeconds: 75, Cause: catalog.TCPRefused, Verdict: VerdictEscalate, Reasons: []string{"lasted 1m15s, more than 1m0s"}, Steps: []string{"Check it."}}
-	for _, ev := range []Event{
-		{Time: now, Type: EventOutageStart, Target: "app@db1:5432/orders", Probe: ProbeSession, Code: catalog.ServerTerminated, Evidence: "FATAL: terminating connection due to administrator command (SQLSTATE 57P01)"},
-		{Time: now, Type: EventLatency, Target: "app@db1:5432/orders"},
-		{Time: now.Add(75 * time.Second), Type: EventOutageEnd, Target: "app@db1:5432/orders", Outage: o},
+	o := &eventlog.Outage{DurationSeconds: 75, Cause: catalog.TCPRefused, Verdict: eventlog.VerdictEscalate, Reasons: []string{"lasted 1m15s, more than 1m0s"}, Steps: []string{"Check it."}}
+	for _, ev := range []eventlog.Event{
+		{Time: now, Type: eventlog.EventOutageStart, Target: "app@db1:5432/orders", Probe: eventlog.ProbeSession, Code: catalog.ServerTerminated, Evidence: "FATAL: terminating connection due to administrator command (SQLSTATE 57P01)"},
+		{Time: now, Type: eventlog.EventLatency, Target: "app@db1:5432/orders"},
+		{Time: now.Add(75 * time.Second), Type: eventlog.EventOutageEnd, Target: "app@db1:5432/orders", Outage: o},
 	} {
 		if err := p.Record(ev); err != nil {
 			t.Fatal(err)

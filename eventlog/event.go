@@ -1,4 +1,12 @@
-package watch
+// Package eventlog is the contract of watch's event log: the Event schema and its JSON Lines file, one event a line.
+// Package watch writes it, package report reads it; neither needs the other.
+//
+// The log is append-only and its fields are added, never renamed, so that logs of every earlier version still read:
+//
+//	log, existing, err := eventlog.Open("events.jsonl", fold) // fold sees every event an earlier run wrote
+//	err = log.Record(eventlog.Event{Time: time.Now(), Type: eventlog.EventWatchStart})
+//	events, skipped, err := eventlog.ReadEvents(f)           // for a report
+package eventlog
 
 import (
 	"time"
@@ -26,6 +34,7 @@ const (
 	EventCertExpiring   EventType = "cert_expiring"    // the server certificate expires within the warning time: Cert
 	EventLatency        EventType = "latency"          // a summary of the probe round trips since the last one: Latency
 	EventServer         EventType = "server"           // the server facts first seen in a run: Server
+	EventDropped        EventType = "events_dropped"   // this sink was blocked and missed events: Dropped
 )
 
 // Probe kinds: the held session's query, and a fresh login.
@@ -53,6 +62,7 @@ type Event struct {
 	Server      *ServerFacts     `json:"server,omitempty"`
 	Targets     []string         `json:"targets,omitempty"`
 	Resumed     bool             `json:"resumed,omitempty"`
+	Dropped     int              `json:"dropped,omitempty"`
 	// Note says something a reader needs, e.g. that a torn last line was dropped when the log was continued.
 	Note string `json:"note,omitempty"`
 }
@@ -104,4 +114,21 @@ type Latency struct {
 	P90MS   float64 `json:"p90_ms"`
 	MaxMS   float64 `json:"max_ms"`
 	Seconds float64 `json:"period_seconds"`
+}
+
+// ServerFacts are what a target's server said about itself; they are compared from one connection to the next.
+type ServerFacts struct {
+	StartTime string `json:"start_time,omitempty"` // pg_postmaster_start_time as seconds since the epoch
+	Role      string `json:"role,omitempty"`       // primary or standby
+	Addresses string `json:"addresses,omitempty"`  // what the host names resolved to
+	Cert      string `json:"cert_sha256,omitempty"`
+}
+
+// Round is how durations are written in events' notes and read by people: to the second above ten seconds, to ten
+// milliseconds below.
+func Round(d time.Duration) time.Duration {
+	if d > 10*time.Second {
+		return d.Round(time.Second)
+	}
+	return d.Round(10 * time.Millisecond)
 }

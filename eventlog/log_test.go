@@ -1,4 +1,4 @@
-package watch
+package eventlog
 
 import (
 	"strings"
@@ -24,17 +24,17 @@ garbage
 // TestLogLocked refuses a second writer of the same log, and admits one again after Close.
 func TestLogLocked(t *testing.T) {
 	path := t.TempDir() + "/events.jsonl"
-	l, _, err := OpenLog(path)
+	l, _, err := Open(path, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, _, err := OpenLog(path); err == nil || !strings.Contains(err.Error(), "another pgtriage watch") {
-		t.Errorf("a second OpenLog: %v", err)
+	if _, _, err := Open(path, nil); err == nil || !strings.Contains(err.Error(), "another pgtriage watch") {
+		t.Errorf("a second Open: %v", err)
 	}
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	l, _, err = OpenLog(path)
+	l, _, err = Open(path, nil)
 	if err != nil {
 		t.Fatalf("after Close: %v", err)
 	}
