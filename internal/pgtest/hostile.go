@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -125,12 +126,8 @@ func misbehave(c net.Conn, how Hostile) error {
 	case EndlessParameters:
 		const size = 16 << 20
 		// 'S', length, "p%08d\0", value, "\0": the name changes in place, so the server holds one buffer.
-		msg := make([]byte, 1+4+10+size+1)
-		msg[0] = 'S'
-		binary.BigEndian.PutUint32(msg[1:], uint32(len(msg)-1))
-		for i := range msg[15 : 15+size] {
-			msg[15+i] = 'v'
-		}
+		msg := binary.BigEndian.AppendUint32([]byte{'S'}, 4+10+size+1)
+		msg = append(append(append(msg, "p00000000\x00"...), bytes.Repeat([]byte{'v'}, size)...), 0)
 		for i := 0; ; i++ {
 			copy(msg[5:], fmt.Sprintf("p%08d\x00", i%100000000))
 			if _, err := c.Write(msg); err != nil {
@@ -144,10 +141,7 @@ func misbehave(c net.Conn, how Hostile) error {
 		if _, err := c.Write(head); err != nil {
 			return err
 		}
-		chunk := make([]byte, 64<<10)
-		for i := range chunk {
-			chunk[i] = 'x'
-		}
+		chunk := bytes.Repeat([]byte{'x'}, 64<<10)
 		for sent := len(head) - 5; sent < size; sent += len(chunk) {
 			if _, err := c.Write(chunk); err != nil {
 				return err
