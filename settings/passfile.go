@@ -3,6 +3,7 @@ package settings
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -34,8 +35,8 @@ func lookupPassfile(path string, key passfileKey, checkMode bool) passfileLookup
 		return passfileLookup{note: path + " (not found)"}
 	case err != nil:
 		return passfileLookup{note: fmt.Sprintf("%s (unreadable: %v)", path, err)}
-	case !info.Mode().IsRegular():
-		return passfileLookup{note: path + " (ignored: not a plain file)"}
+	case checkInfo(info, MaxSmallFile) != nil:
+		return passfileLookup{note: fmt.Sprintf("%s (ignored: %v)", path, checkInfo(info, MaxSmallFile))}
 	case checkMode && info.Mode().Perm()&0o077 != 0:
 		return passfileLookup{
 			insecure: true,
@@ -49,7 +50,7 @@ func lookupPassfile(path string, key passfileKey, checkMode bool) passfileLookup
 	}
 	defer f.Close()
 
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, MaxSmallFile))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")

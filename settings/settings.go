@@ -306,7 +306,42 @@ func (l *loader) validate() error {
 			return e
 		}
 	}
+	return l.checkFiles(sslmode)
+}
+
+// checkFiles checks the files pgx is about to read (see MaxCertFile): the TLS files unless sslmode=disable, given
+// or at their defaults under ~/.postgresql, and the service file found. A password file that fails is ignored, as
+// libpq ignores one that is not a plain file, and pgx is told not to read it.
+func (l *loader) checkFiles(sslmode string) error {
+	dir := l.files.certDir
+	for _, f := range []struct {
+		kw, fallback string
+		limit        int64
+	}{{"sslrootcert", "root.crt", MaxCertFile}, {"sslcert", "postgresql.crt", MaxCertFile}, {"sslkey", "postgresql.key", MaxSmallFile}} {
+		path := l.get(f.kw)
+		if sslmode == "disable" || path == "system" || path == "" && dir == "" {
+			continue
+		}
+		from := l.merged[f.kw].src.String()
+		if path == "" {
+			path, from = filepath.Join(dir, f.fallback), "default"
+		}
+		if err := checkFile(path, f.limit); err != nil {
+			return &Error{Keyword: f.kw, Value: path, Msg: fmt.Sprintf("%s file %q (from %s): %v", f.kw, path, from, err), Err: err}
+		}
+	}
+	if path := l.passfile(); path != "" && checkFile(path, MaxSmallFile) != nil {
+		l.extra = append(l.extra, [2]string{"passfile", ""})
+	}
 	return nil
+}
+
+// passfile is the password file in use: the passfile setting, or libpq's default for the platform.
+func (l *loader) passfile() string {
+	if p := l.get("passfile"); p != "" {
+		return p
+	}
+	return l.files.passfile
 }
 
 // shownValue is the effective value of kw as an error may quote it.

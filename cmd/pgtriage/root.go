@@ -9,6 +9,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"golang.org/x/term"
+
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 // exitError carries the process exit code of a command; execute turns it into the code at one place.
@@ -94,12 +96,12 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(stderr, "pgtriage:", ee.Err)
+			fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	// Only cobra's own errors get here: the command line could not be understood.
-	fmt.Fprintln(stderr, "pgtriage:", err)
+	// Only cobra's own errors get here: the command line could not be understood (and it may quote it: escaped).
+	fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(err.Error()))
 	return usageExit
 }
 
