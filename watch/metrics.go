@@ -22,7 +22,7 @@ type Metrics struct {
 	failures                                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
-	dropped                                 prometheus.Counter
+	dropped, sinkErrors                     prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
@@ -50,9 +50,11 @@ func NewMetrics() *Metrics {
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
 			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
+		sinkErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_sink_write_errors_total",
+			Help: "Events a sink failed to write (the event log on a full disk): they are not in it."}),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped, m.sinkErrors}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
