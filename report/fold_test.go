@@ -92,3 +92,42 @@ func TestTicksYears(t *testing.T) {
 		}
 	}
 }
+
+// TestFoldBounded folds 3,000,000 events with 3,000 outages of one target: what is kept is bounded (bars, listed
+// outages, latency samples), what is counted is not (the summary and the cards count every outage), and the page
+// says how many outages it does not list.
+func TestFoldBounded(t *testing.T) {
+	f := NewFolder()
+	synth(200_000, 400*24*time.Hour, 1, f.Add)
+	var page bytes.Buffer
+	if err := f.Write(&page, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	td := f.targets[0]
+	if td.outages != 200 || len(td.bars) > 2*maxBars || len(td.latency) != maxSamples || len(td.markers) > 2*maxMarkers {
+		t.Errorf("%d outages, %d bars, %d samples, %d markers kept", td.outages, len(td.bars), len(td.latency), len(td.markers))
+	}
+	f = NewFolder()
+	synth(3_000_000, 400*24*time.Hour, 1, f.Add)
+	page.Reset()
+	if err := f.Write(&page, Options{}); err != nil {
+		t.Fatal(err)
+	}
+	td = f.targets[0]
+	if td.outages != 3000 || len(td.bars) > maxBars || len(f.listed) != maxListed || f.unlisted != 3000-maxListed {
+		t.Errorf("%d outages, %d bars, %d listed, %d unlisted", td.outages, len(td.bars), len(f.listed), f.unlisted)
+	}
+	html := page.String()
+	for _, want := range []string{"<b>3000</b>outages", fmt.Sprintf("%d earlier ones", 3000-maxListed), "outages 20"} {
+		if !bytes.Contains(page.Bytes(), []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	if n := bytes.Count([]byte(html), []byte(`<tr class="outage-row">`)); n != maxListed {
+		t.Errorf("%d outage rows", n)
+	}
+	// Latency lines break at the outages (a gap in the summaries), not between every sampled point.
+	if n := bytes.Count([]byte(html), []byte(`class="p50"`)); n < 100 || n > maxSamples/2 {
+		t.Errorf("%d stretches of the latency line", n)
+	}
+}
