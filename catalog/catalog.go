@@ -3,6 +3,7 @@ package catalog
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 )
 
@@ -30,7 +31,8 @@ const (
 	Unrecognised Category = "unknown"
 )
 
-// Cause is one row of the catalog.
+// Cause is one row of the catalog. Lookup, All and the classifiers hand out copies: changing one changes nothing
+// for the next caller (the steps and matchers are not exported, so a copy cannot reach the table's).
 type Cause struct {
 	Code      Code
 	Category  Category
@@ -69,7 +71,7 @@ type pattern struct {
 
 // Steps renders the numbered next steps for the given facts, in the language of the managed service when one is
 // known (facts.Provider).
-func (c *Cause) Steps(f Facts) []string {
+func (c Cause) Steps(f Facts) []string {
 	steps := c.steps
 	if p, ok := c.providerSteps[f.Provider()]; ok {
 		steps = p
@@ -82,24 +84,18 @@ func (c *Cause) Steps(f Facts) []string {
 }
 
 // SummaryFor renders the summary with the facts.
-func (c *Cause) SummaryFor(f Facts) string { return f.expand(c.Summary) }
+func (c Cause) SummaryFor(f Facts) string { return f.expand(c.Summary) }
 
 // Lookup returns the cause for a code, or the "unknown" cause when the code is not in the catalog.
-func Lookup(code Code) *Cause {
+func Lookup(code Code) Cause {
 	if c, ok := byCode[code]; ok {
-		return c
+		return *c
 	}
-	return byCode[Unknown]
+	return *byCode[Unknown]
 }
 
 // All returns every cause in catalog order.
-func All() []*Cause {
-	out := make([]*Cause, len(causes))
-	for i := range causes {
-		out[i] = &causes[i]
-	}
-	return out
-}
+func All() []Cause { return slices.Clone(causes) }
 
 var byCode = func() map[Code]*Cause {
 	m := make(map[Code]*Cause, len(causes))

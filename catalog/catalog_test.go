@@ -1,8 +1,11 @@
 package catalog
 
 import (
+	"maps"
 	"regexp"
+	"slices"
 	"strings"
+	"syscall"
 	"testing"
 )
 
@@ -260,5 +263,39 @@ func TestRecognizeUnseenFramings(t *testing.T) {
 	f := FactsFrom("dial tcp 10.0.0.1:5432: connect: connection refused")
 	if f["address"] != "10.0.0.1" || f["port"] != "5432" {
 		t.Errorf("facts from a Go dial error: %v", f)
+	}
+}
+
+// A cause handed out is a copy: what one importer does with it cannot change another's retry decisions.
+func TestCausesAreCopies(t *testing.T) {
+	want := Lookup(TCPRefused)
+	c := Lookup(TCPRefused)
+	c.Transient, c.Category, c.Summary, c.Code = !c.Transient, None, "changed", OK
+	all := All()
+	for i := range all {
+		all[i].Transient, all[i].Summary = !all[i].Transient, "changed"
+	}
+	v := Recognize("connection refused")
+	v.Cause.Transient = !v.Cause.Transient
+	e := ClassifyError(syscall.ECONNREFUSED)
+	e.Transient = !e.Transient
+	for _, got := range []Cause{Lookup(TCPRefused), All()[slices.IndexFunc(All(), func(c Cause) bool { return c.Code == TCPRefused })],
+		Classify(Message{Text: "connection refused"}), ClassifyError(syscall.ECONNREFUSED)} {
+		if got.Code != want.Code || got.Transient != want.Transient || got.Category != want.Category || got.Summary != want.Summary {
+			t.Fatalf("a caller's change reached the catalog: %+v, want %+v", got, want)
+		}
+	}
+}
+
+// ForHost and Merge return new facts and leave theirs as they were.
+func TestFactsAreNotChangedInPlace(t *testing.T) {
+	f := Facts{FactUser: "app"}
+	g := f.ForHost("orders.postgres.database.azure.com").Merge(Facts{FactUser: "other", FactPort: "6432", FactDatabase: ""})
+	if len(f) != 1 || f[FactUser] != "app" {
+		t.Errorf("facts changed in place: %v", f)
+	}
+	want := Facts{FactUser: "other", FactPort: "6432", FactHost: "orders.postgres.database.azure.com", FactServer: "orders"}
+	if !maps.Equal(g, want) {
+		t.Errorf("got %v, want %v", g, want)
 	}
 }

@@ -29,14 +29,14 @@ type Message struct {
 // clients give to every failure to connect) that a cause's matchers do not name rules out that cause's text
 // patterns: `role "x" does not exist (SQLSTATE 42704)` is a GRANT failing, not a login. And words the server says
 // as FATAL when it refuses a connection are a statement's error after `ERROR:` (a DROP DATABASE, a createdb).
-func Classify(m Message) *Cause {
+func Classify(m Message) Cause {
 	c, _, _ := classify(m)
-	return c
+	return *c
 }
 
-// Verdict is a cause recognised in a text, with the SQLSTATE found and where the deciding words are.
-type Verdict struct {
-	Cause    *Cause
+// Recognition is a cause recognised in a text, with the SQLSTATE found and where the deciding words are.
+type Recognition struct {
+	Cause    Cause
 	SQLState string
 	// Start and End are the byte offsets in the text of the pattern or SQLSTATE that decided; both 0 when the
 	// cause is Unknown.
@@ -44,10 +44,10 @@ type Verdict struct {
 }
 
 // Recognize parses a text as any client or the server printed it (see [Parse]) and classifies it (see [Classify]).
-func Recognize(text string) Verdict {
+func Recognize(text string) Recognition {
 	m := Parse(text)
 	c, start, end := classify(m)
-	return Verdict{Cause: c, SQLState: m.SQLState, Start: start, End: end}
+	return Recognition{Cause: *c, SQLState: m.SQLState, Start: start, End: end}
 }
 
 func classify(m Message) (best *Cause, start, end int) {
@@ -218,9 +218,9 @@ func (g *gramSet) has(h uint32) bool {
 // ClassifyError names the cause of an error returned by pgx, database/sql or the Go network stack. The error's
 // structure decides where it can (a server error's SQLSTATE, a DNS error, an errno, a certificate error); its text
 // is the last resort.
-func ClassifyError(err error) *Cause {
+func ClassifyError(err error) Cause {
 	if err == nil {
-		return byCode[OK]
+		return *byCode[OK]
 	}
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) {
@@ -232,7 +232,7 @@ func ClassifyError(err error) *Cause {
 		return Classify(Message{SQLState: stateErr.SQLState(), Text: err.Error()})
 	}
 	if code, ok := structuralCode(err); ok {
-		return byCode[code]
+		return *byCode[code]
 	}
 	return Classify(Message{Text: err.Error()})
 }

@@ -1,42 +1,64 @@
 package catalog
 
 import (
+	"maps"
 	"regexp"
 	"strings"
 )
 
-// Facts are what a diagnosis found out, by name, for the {name} placeholders of the steps. Names in use:
-//
-//	host, port, user, database, address (the IP address tried), client_addr (the client address the server saw),
-//	sslmode, method (authentication method), passfile, looked_in (where a password was looked for),
-//	cert_names, cert_not_after, tsa, server, resource_group; and azure_allow_command, derived from them
-type Facts map[string]string
+// Fact names one thing a diagnosis found out; a step names it as a {name} placeholder.
+type Fact string
+
+// The facts the steps may name.
+const (
+	FactHost          Fact = "host"
+	FactPort          Fact = "port"
+	FactUser          Fact = "user"
+	FactDatabase      Fact = "database"
+	FactAddress       Fact = "address"     // the IP address tried
+	FactClientAddr    Fact = "client_addr" // the client address the server saw
+	FactSSLMode       Fact = "sslmode"
+	FactMethod        Fact = "method" // the authentication method the server asked for
+	FactPassfile      Fact = "passfile"
+	FactLookedIn      Fact = "looked_in" // where a password was looked for
+	FactCertNames     Fact = "cert_names"
+	FactCertNotAfter  Fact = "cert_not_after"
+	FactTSA           Fact = "tsa" // target_session_attrs
+	FactServer        Fact = "server"
+	FactResourceGroup Fact = "resource_group"
+	// FactAzureAllowCommand is derived from the others; see derived.
+	FactAzureAllowCommand Fact = "azure_allow_command"
+)
+
+// Facts are what a diagnosis found out, for the {name} placeholders of the steps. Merge and ForHost return a new
+// Facts and leave theirs as it was.
+type Facts map[Fact]string
 
 // placeholders are said in place of a fact nobody found: <name> marks what the user fills in, so that a step stays
 // an instruction (and a command) a person can follow. <client-address> is the address the server saw, which its
 // "no pg_hba.conf entry for host" message names.
-var placeholders = map[string]string{
-	"host":           "<host>",
-	"port":           "<port>",
-	"user":           "<role>",
-	"database":       "<database>",
-	"address":        "<server-address>",
-	"client_addr":    "<client-address>",
-	"sslmode":        "<sslmode>",
-	"method":         "a password method",
-	"passfile":       "~/.pgpass",
-	"looked_in":      "the connection string, PGPASSWORD and the passfile",
-	"cert_names":     "the names in the certificate",
-	"cert_not_after": "its expiry date",
-	"tsa":            "read-only or standby",
-	"server":         "<server-name>",
-	"resource_group": "<resource-group>",
+var placeholders = map[Fact]string{
+	FactHost:          "<host>",
+	FactPort:          "<port>",
+	FactUser:          "<role>",
+	FactDatabase:      "<database>",
+	FactAddress:       "<server-address>",
+	FactClientAddr:    "<client-address>",
+	FactSSLMode:       "<sslmode>",
+	FactMethod:        "a password method",
+	FactPassfile:      "~/.pgpass",
+	FactLookedIn:      "the connection string, PGPASSWORD and the passfile",
+	FactCertNames:     "the names in the certificate",
+	FactCertNotAfter:  "its expiry date",
+	FactTSA:           "read-only or standby",
+	FactServer:        "<server-name>",
+	FactResourceGroup: "<resource-group>",
 }
 
 // derived are facts computed from other facts.
-var derived = map[string]func(Facts) string{
-	"azure_allow_command": func(f Facts) string {
-		return AzureAllowCommand(f["server"], f["resource_group"], f["client_addr"])
+var derived = map[Fact]func(Facts) string{
+	FactAzureAllowCommand: func(f Facts) string {
+		return AzureAllowCommand(f[FactServer], f[FactResourceGroup], f[FactClientAddr])
 	},
 }
 
@@ -44,7 +66,7 @@ var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
 
 func (f Facts) expand(s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		name := m[1 : len(m)-1]
+		name := Fact(m[1 : len(m)-1])
 		if v := f[name]; v != "" {
 			return v
 		}
@@ -99,17 +121,17 @@ func ProviderOf(host string) Provider {
 	return Generic
 }
 
-// ForHost fills in the facts that follow from a host name: the managed service and, for Azure, the server name.
+// ForHost returns the facts with those that follow from a host name: the host and, for Azure, the server name.
 func (f Facts) ForHost(host string) Facts {
-	f["host"] = host
+	out := f.Merge(Facts{FactHost: host})
 	if ProviderOf(host) == Azure {
-		f["server"] = strings.SplitN(host, ".", 2)[0]
+		out[FactServer] = strings.SplitN(host, ".", 2)[0]
 	}
-	return f
+	return out
 }
 
 // Provider is the managed service of the host in the facts.
-func (f Facts) Provider() Provider { return ProviderOf(f["host"]) }
+func (f Facts) Provider() Provider { return ProviderOf(f[FactHost]) }
 
 // clientAddrPatterns find the client address a server names in its rejection (pg_hba, Azure's gateway).
 var clientAddrPatterns = []*regexp.Regexp{
@@ -128,12 +150,14 @@ func ClientAddr(message string) string {
 	return ""
 }
 
-// Merge adds the facts of o that are set, and returns f.
+// Merge returns the facts of f with those of o that are set in their place.
 func (f Facts) Merge(o Facts) Facts {
+	out := make(Facts, len(f)+len(o))
+	maps.Copy(out, f)
 	for k, v := range o {
 		if v != "" {
-			f[k] = v
+			out[k] = v
 		}
 	}
-	return f
+	return out
 }

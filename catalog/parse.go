@@ -124,22 +124,22 @@ func clientClass(sqlstate string) bool { return strings.HasPrefix(sqlstate, "08"
 // Facts found in a message's own words, for the steps: the role, the database, the host and port the client tried,
 // and the client address the server saw.
 var factPatterns = []struct {
-	name string
+	name Fact
 	rx   *regexp.Regexp
 }{
-	{"user", regexp.MustCompile(`(?:for user|[Rr]ole|user) "([^"]{1,63})"`)},
-	{"user", regexp.MustCompile("(?:^|[\\s`'\"(])user=([^\\s`'\",)]{1,63})")},
-	{"database", regexp.MustCompile(`database "([^"]{1,63})"`)},
-	{"database", regexp.MustCompile("(?:^|[\\s`'\"(])(?:database|dbname)=([^\\s`'\",)]{1,63})")},
-	{"host", regexp.MustCompile(`(?:connection to server at|could not translate host name|server at) ["` + "`" + `]([^"` + "`" + `]{1,253})["` + "`" + `]`)},
-	{"host", regexp.MustCompile("failed to connect to `host=([^\\s`]{1,253})")},
-	{"host", regexp.MustCompile(`getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9.\-]{1,253})`)},
-	{"host", regexp.MustCompile(`Connection to ([A-Za-z0-9.\-]{1,253}):\d+ refused`)},
-	{"address", regexp.MustCompile(`dial tcp \[?([0-9A-Fa-f.:]{2,45}?)\]?:\d{1,5}:`)},
-	{"address", regexp.MustCompile(`connection to server at "[^"]{1,253}" \(([0-9A-Fa-f.:]{2,45})\)`)},
-	{"port", regexp.MustCompile(`, port (\d{1,5}) failed`)},
-	{"port", regexp.MustCompile(`dial tcp \S+:(\d{1,5}):`)},
-	{"port", regexp.MustCompile(`Connection to [A-Za-z0-9.\-]{1,253}:(\d{1,5}) refused`)},
+	{FactUser, regexp.MustCompile(`(?:for user|[Rr]ole|user) "([^"]{1,63})"`)},
+	{FactUser, regexp.MustCompile("(?:^|[\\s`'\"(])user=([^\\s`'\",)]{1,63})")},
+	{FactDatabase, regexp.MustCompile(`database "([^"]{1,63})"`)},
+	{FactDatabase, regexp.MustCompile("(?:^|[\\s`'\"(])(?:database|dbname)=([^\\s`'\",)]{1,63})")},
+	{FactHost, regexp.MustCompile(`(?:connection to server at|could not translate host name|server at) ["` + "`" + `]([^"` + "`" + `]{1,253})["` + "`" + `]`)},
+	{FactHost, regexp.MustCompile("failed to connect to `host=([^\\s`]{1,253})")},
+	{FactHost, regexp.MustCompile(`getaddrinfo (?:ENOTFOUND|EAI_AGAIN) ([A-Za-z0-9.\-]{1,253})`)},
+	{FactHost, regexp.MustCompile(`Connection to ([A-Za-z0-9.\-]{1,253}):\d+ refused`)},
+	{FactAddress, regexp.MustCompile(`dial tcp \[?([0-9A-Fa-f.:]{2,45}?)\]?:\d{1,5}:`)},
+	{FactAddress, regexp.MustCompile(`connection to server at "[^"]{1,253}" \(([0-9A-Fa-f.:]{2,45})\)`)},
+	{FactPort, regexp.MustCompile(`, port (\d{1,5}) failed`)},
+	{FactPort, regexp.MustCompile(`dial tcp \S+:(\d{1,5}):`)},
+	{FactPort, regexp.MustCompile(`Connection to [A-Za-z0-9.\-]{1,253}:(\d{1,5}) refused`)},
 }
 
 // FactsFrom returns the facts a message names in its own words: user, database, host, port and client_addr (see
@@ -155,10 +155,10 @@ func FactsFrom(text string) Facts {
 		}
 	}
 	if a := ClientAddr(text); a != "" {
-		f["client_addr"] = a
+		f[FactClientAddr] = a
 	}
-	if h := f["host"]; h != "" {
-		f.ForHost(h)
+	if h := f[FactHost]; h != "" {
+		f = f.ForHost(h)
 	}
 	return f
 }

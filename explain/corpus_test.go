@@ -65,7 +65,7 @@ func checkEntries(t *testing.T, name string) float64 {
 	right := 0
 	for i, e := range entries {
 		got := catalog.Lookup(catalog.Unknown)
-		if m := String(e.Text); len(m) > 0 {
+		if m := ScanText(e.Text); len(m) > 0 {
 			got = catalog.Lookup(m[0].Code)
 		}
 		if got.Code == e.Code {

@@ -58,8 +58,8 @@ func Scan(r io.Reader) ([]Match, error) {
 	return a.sorted(), err
 }
 
-// String is Scan of a text in memory.
-func String(text string) []Match {
+// ScanText is Scan of a text in memory.
+func ScanText(text string) []Match {
 	m, _ := Scan(strings.NewReader(text))
 	return m
 }

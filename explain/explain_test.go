@@ -40,12 +40,12 @@ func TestServerLog(t *testing.T) {
 2026-11-24 18:10:46.000 UTC [4600] LOG:  checkpoint complete: wrote 3 buffers (0.0%)
 2026-11-24 18:10:47.000 UTC [4606] FATAL:  password authentication failed for user "app"
 `
-	got := summarise(String(log))
+	got := summarise(ScanText(log))
 	want := []summary{{catalog.AuthPasswordFailed, 3, 3}, {catalog.AuthHBARejected, 1, 6}, {catalog.AuthRoleNotFound, 1, 10}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
-	ms := String(log)
+	ms := ScanText(log)
 	hba := ms[1]
 	if !strings.Contains(strings.Join(hba.Steps, "\n"), "hostssl orders app 203.0.113.7/32") {
 		t.Errorf("hba steps lack the facts of the message: %q", hba.Steps)
@@ -70,7 +70,7 @@ Caused by: java.net.UnknownHostException: db.internal.example
 	at java.base/java.net.Socket.connect(Socket.java:633)
 2024-03-01 12:00:01 INFO  [main] c.e.App - retrying
 `
-	ms := String(trace)
+	ms := ScanText(trace)
 	if got := summarise(ms); fmt.Sprint(got) != fmt.Sprint([]summary{{catalog.DNSNotFound, 1, 2}}) {
 		t.Fatalf("got %v", got)
 	}
@@ -94,7 +94,7 @@ Traceback (most recent call last):
     raise RuntimeError("database down")
 RuntimeError: database down
 `
-	ms := String(tb)
+	ms := ScanText(tb)
 	if got := summarise(ms); fmt.Sprint(got) != fmt.Sprint([]summary{{catalog.LimitsRoleLimit, 1, 1}}) {
 		t.Fatalf("got %v", got)
 	}
@@ -112,7 +112,7 @@ func TestClientMultiLineMessages(t *testing.T) {
 		"connection to server at \"127.0.0.1\", port 5432 failed: FATAL:  password authentication failed for user \"app\"\n" +
 		"failed to connect to `user=app database=orders`:\n\t127.0.0.1:5 (127.0.0.1): dial error: dial tcp 127.0.0.1:5: connect: connection refused\n" +
 		"\t127.0.0.1:5 (127.0.0.1): dial error: dial tcp 127.0.0.1:5: connect: connection refused\n"
-	got := summarise(String(text))
+	got := summarise(ScanText(text))
 	if want := []summary{{catalog.AuthPasswordFailed, 1, 1}, {catalog.TCPRefused, 1, 3}}; fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Fatalf("got %v, want %v", got, want)
 	}
@@ -120,8 +120,8 @@ func TestClientMultiLineMessages(t *testing.T) {
 
 func TestNothingRecognised(t *testing.T) {
 	for _, text := range []string{"", "\n\n", "LOG:  checkpoint starting: time\n", "ERROR:  division by zero", "\x00\xff\xfe binary \x01"} {
-		if ms := String(text); len(ms) != 0 {
-			t.Errorf("String(%q) = %v, want nothing", text, summarise(ms))
+		if ms := ScanText(text); len(ms) != 0 {
+			t.Errorf("ScanText(%q) = %v, want nothing", text, summarise(ms))
 		}
 	}
 }
@@ -209,7 +209,7 @@ func BenchmarkScan(b *testing.B) {
 
 func TestMixedLog(t *testing.T) {
 	log := mixedLog(1 << 20)
-	ms := String(string(log))
+	ms := ScanText(string(log))
 	if len(ms) != 7 {
 		t.Fatalf("got %v", summarise(ms))
 	}
@@ -225,7 +225,7 @@ func TestMixedLog(t *testing.T) {
 
 // TestEvidenceHidesPasswords: an error that quotes a connection string is shown back without its password.
 func TestEvidenceHidesPasswords(t *testing.T) {
-	ms := String(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user "app" (conninfo: postgres://app:Hunter2pw@db:5432/orders password=Hunter2pw)`)
+	ms := ScanText(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  password authentication failed for user "app" (conninfo: postgres://app:Hunter2pw@db:5432/orders password=Hunter2pw)`)
 	if len(ms) != 1 || ms[0].Code != catalog.AuthPasswordFailed {
 		t.Fatalf("got %v, want one auth.password_failed", summarise(ms))
 	}

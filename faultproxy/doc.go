@@ -29,6 +29,10 @@
 // Proxy.Handler is an HTTP control API (GET/POST/DELETE /faults, GET
 // /sessions) over the same methods, as served by `pgtriage proxy --control`.
 //
+// Package faultproxy/scenario plays timelines of faults on a proxy
+// (scenario files, the built-in failover and others) and reports what each
+// client experienced, as `pgtriage rehearse` does.
+//
 // # Faults
 //
 // Each Fault applies to all new connections, or with Share in (0,1) to that

@@ -110,6 +110,13 @@ func (d *Duration) UnmarshalJSON(b []byte) error {
 	return nil
 }
 
+// Validate says what is wrong with f, as Proxy.Add would; nil when Add would take it. Scenario files are checked
+// with it before anything runs.
+func (f Fault) Validate() error {
+	_, err := f.normalize()
+	return err
+}
+
 // normalize checks f and fills in defaults; the result is what the proxy stores.
 func (f Fault) normalize() (Fault, error) {
 	if f.Share < 0 || f.Share > 1 {

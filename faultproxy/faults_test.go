@@ -265,8 +265,8 @@ func TestReadOnly(t *testing.T) {
 	if pe.Code != "25006" || pe.Message != "cannot execute INSERT in a read-only transaction" {
 		t.Errorf("insert: %s %q", pe.Code, pe.Message)
 	}
-	if cause := catalog.ClassifyError(err); cause == nil || cause.Code != catalog.ServerReadOnlyTx {
-		t.Errorf("catalog: %v", cause)
+	if cause := catalog.ClassifyError(err); cause.Code != catalog.ServerReadOnlyTx {
+		t.Errorf("catalog: %s", cause.Code)
 	}
 	p.Clear()
 	if _, err := connect(t, proxyConnString(p, "user=postgres", "sslmode=disable")).Exec(ctx, "insert into t values (1)"); err != nil {

@@ -123,13 +123,7 @@ func (e *events) of(typ faultproxy.EventType) []faultproxy.Event {
 // waitFor polls cond until it holds or a minute passes.
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	pgtest.WaitFor(t, what, cond)
 }
 
 // zeroTime asks pgtest for its default validity.

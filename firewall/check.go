@@ -5,19 +5,19 @@ import (
 	"net/netip"
 )
 
-// Verdict is what the firewall does with one client address.
-type Verdict struct {
+// Admission is what the firewall does with one client address: whether it admits it, and by which rules.
+type Admission struct {
 	Address netip.Addr // the client address as evaluated: IPv4-mapped IPv6 is unmapped
 	Allowed bool
 	Matches []Rule   // every rule that admits Address, in input order; the first is the one that admits it first
-	Notes   []string // facts that change how to read the verdict, e.g. that Azure takes no IPv6 rules
+	Notes   []string // facts that change how to read it, e.g. that Azure takes no IPv6 rules
 }
 
 // Check evaluates the rules against a client address: the address the server sees, which for a client behind NAT
 // is the public address (the one in "no pg_hba.conf entry for host ..."). The Azure "allow Azure services" rule
 // (0.0.0.0-0.0.0.0) admits by origin, not by address, so it never matches here; a note says what it may admit.
-func (rs *RuleSet) Check(addr netip.Addr) Verdict {
-	v := Verdict{Address: addr.Unmap()}
+func (rs *RuleSet) Check(addr netip.Addr) Admission {
+	v := Admission{Address: addr.Unmap()}
 	var azureServices *Rule
 	for i, r := range rs.Rules {
 		if r.AzureServices() {

@@ -33,7 +33,7 @@ func resolve(ctx context.Context, resolver *net.Resolver, targets []settings.Tar
 	eps := make([]*endpoint, len(targets))
 	done := make(chan struct{}, len(targets))
 	for i, t := range targets {
-		ep := &endpoint{index: i, target: t, stage: Stage{Name: "dns", Address: t.Host}}
+		ep := &endpoint{index: i, target: t, stage: Stage{Name: StageDNS, Address: t.Host}}
 		eps[i] = ep
 		go func() {
 			defer func() { done <- struct{}{} }()
@@ -72,7 +72,7 @@ func lookup(ctx context.Context, resolver *net.Resolver, ep *endpoint, timeout t
 	ep.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
 		ep.stage.Status, ep.stage.Detail = StageFail, err.Error()
-		ep.fail = networkFailure("dns", err, false)
+		ep.fail = networkFailure(StageDNS, err, false)
 		ep.fail.host = t.Host
 		tr.event("-", "DNS lookup of %s failed: %v", t.Host, err)
 		return

@@ -115,7 +115,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			r.Server = f.attempt.server
 			r.Findings = append(r.Findings, f.attempt.findings...)
 		}
-		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{"address": f.address}).ForHost(f.host))
+		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{catalog.FactAddress: f.address}).ForHost(f.host))
 	}
 	if opts.Trace {
 		p.tr.mu.Lock()
@@ -127,12 +127,12 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 
 // Invalid is the report for settings that could not be used: config.invalid, no attempt made.
 func Invalid(target string, err error) *Report {
-	f := &failure{stage: "settings", code: catalog.ConfigInvalid, evidence: err.Error()}
+	f := &failure{stage: StageSettings, code: catalog.ConfigInvalid, evidence: err.Error()}
 	return &Report{
 		Target:    target,
 		Status:    StatusNoAttempt,
 		Diagnosis: diagnose(catalog.Lookup(catalog.ConfigInvalid), f, catalog.Facts{}),
-		Stages:    []Stage{{Name: "settings", Status: StageFail, Detail: err.Error()}},
+		Stages:    []Stage{{Name: StageSettings, Status: StageFail, Detail: err.Error()}},
 		Findings:  []Finding{},
 	}
 }
@@ -152,28 +152,34 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 	if s.TargetSessionAttrs != "" && s.TargetSessionAttrs != "any" {
 		detail = append(detail, "target_session_attrs="+s.TargetSessionAttrs)
 	}
-	st := Stage{Name: "settings", Status: StageOK, Detail: strings.Join(detail, "; ")}
+	st := Stage{Name: StageSettings, Status: StageOK, Detail: strings.Join(detail, "; ")}
 	if len(s.Warnings) > 0 {
 		st.Status = StageWarn
 	}
 	return st
 }
 
-// facts are what the steps may name.
-func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
-	s := p.settings
-	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode,
-		"looked_in": strings.Join(s.Password.LookedIn, "; "), "tsa": s.TargetSessionAttrs}
+// FactsOf are the facts the settings give for the catalog's steps: the role, database, sslmode, where a password
+// was looked for, target_session_attrs, and the first host and port.
+func FactsOf(s *settings.Settings) catalog.Facts {
+	f := catalog.Facts{catalog.FactUser: s.User, catalog.FactDatabase: s.Database, catalog.FactSSLMode: s.SSLMode,
+		catalog.FactLookedIn: strings.Join(s.Password.LookedIn, "; "), catalog.FactTSA: s.TargetSessionAttrs}
 	if len(s.Targets) > 0 {
-		f.ForHost(s.Targets[0].Host)
-		f["port"] = fmt.Sprint(s.Targets[0].Port)
+		f[catalog.FactPort] = fmt.Sprint(s.Targets[0].Port)
+		f = f.ForHost(s.Targets[0].Host)
 	}
+	return f
+}
+
+// facts are what the steps may name: the settings', and the address tried and the client address the server saw.
+func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
+	f := FactsOf(p.settings)
 	if d != nil {
-		f.ForHost(d.ep.name())
-		f["address"] = d.ip()
+		f = f.ForHost(d.ep.name())
+		f[catalog.FactAddress] = d.ip()
 	}
 	if srv != nil {
-		f["client_addr"] = srv.ClientAddress
+		f[catalog.FactClientAddr] = srv.ClientAddress
 	}
 	return f
 }
@@ -182,7 +188,7 @@ func (p *prober) facts(d *dialed, srv *Server) catalog.Facts {
 // did (a refusal says more than a time-out), and otherwise the first in libpq's order.
 func decisive(failures []*failure) *failure {
 	if len(failures) == 0 {
-		return &failure{stage: "dns", code: catalog.ConfigInvalid, evidence: "no host to connect to"}
+		return &failure{stage: StageDNS, code: catalog.ConfigInvalid, evidence: "no host to connect to"}
 	}
 	for _, f := range failures {
 		if f.answered {

@@ -47,7 +47,7 @@ func expect(t *testing.T, r *Report, code catalog.Code, exit int) {
 	}
 }
 
-func stageOf(r *Report, name string) *Stage {
+func stageOf(r *Report, name StageName) *Stage {
 	for i := range r.Stages {
 		if r.Stages[i].Name == name {
 			return &r.Stages[i]

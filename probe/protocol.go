@@ -38,7 +38,7 @@ func requestTLS(conn net.Conn, rec *recorder, deadline time.Time, nudgeAfter tim
 	_ = conn.SetDeadline(deadline)
 	rec.event(">", "SSLRequest")
 	if _, err := conn.Write(sslRequest); err != nil {
-		return 0, networkFailure("protocol", err, false)
+		return 0, networkFailure(StageProtocol, err, false)
 	}
 	buf := make([]byte, 512)
 	nudged := false
@@ -54,10 +54,10 @@ func requestTLS(conn net.Conn, rec *recorder, deadline time.Time, nudgeAfter tim
 	}
 	if n == 0 {
 		if err != nil && isTimeout(err) {
-			return 0, &failure{stage: "protocol", code: catalog.ServerUnresponsive,
+			return 0, &failure{stage: StageProtocol, code: catalog.ServerUnresponsive,
 				evidence: "TCP connected, but the SSLRequest got no reply before the deadline"}
 		}
-		return 0, networkFailure("protocol", err, false)
+		return 0, networkFailure(StageProtocol, err, false)
 	}
 	_ = conn.SetDeadline(deadline) // the nudge's shorter read deadline must not outlive this exchange
 	reply := buf[:n]
@@ -79,14 +79,14 @@ func requestTLS(conn net.Conn, rec *recorder, deadline time.Time, nudgeAfter tim
 		rec.setAnswered()
 		f := errorFields(reply[5:])
 		rec.event("<", "ErrorResponse %s %s: %s", f['S'], f['C'], f['M'])
-		return 0, serverFailure("protocol", f['S'], f['C'], f['M'], f['D'])
+		return 0, serverFailure(StageProtocol, f['S'], f['C'], f['M'], f['D'])
 	}
 	rec.event("<", "%s", describeBytes(reply))
-	return 0, notPostgres("protocol", reply)
+	return 0, notPostgres(StageProtocol, reply)
 }
 
 // notPostgres names what answered instead of PostgreSQL.
-func notPostgres(stage string, reply []byte) *failure {
+func notPostgres(stage StageName, reply []byte) *failure {
 	return &failure{stage: stage, code: catalog.ProtocolNotPostgres, evidence: "the peer is not PostgreSQL: " + describeBytes(reply)}
 }
 

@@ -67,9 +67,24 @@ const (
 	StageSkip StageStatus = "skip"
 )
 
+// StageName names a layer of the check; the names are part of the JSON contract.
+type StageName string
+
+// The stages, in the order a check runs them.
+const (
+	StageSettings StageName = "settings"
+	StageDNS      StageName = "dns"
+	StageTCP      StageName = "tcp"
+	StageProtocol StageName = "protocol" // SSLRequest or direct TLS
+	StageTLS      StageName = "tls"
+	StageStartup  StageName = "startup"
+	StageAuth     StageName = "auth"
+	StageServer   StageName = "server"
+)
+
 // Stage is one layer of the check. Address is the host or address the stage is about, when it is about one.
 type Stage struct {
-	Name       string      `json:"name"`
+	Name       StageName   `json:"name"`
 	Status     StageStatus `json:"status"`
 	DurationMS float64     `json:"duration_ms"`
 	Address    string      `json:"address,omitempty"`

@@ -47,9 +47,9 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 		// The session ended right after the login (57P01 from a failover or pg_terminate_backend, a reset): the
 		// application's first query meets the same, so this is the verdict, not a missing fact.
 		var pgErr *pgconn.PgError
-		f := networkFailure("server", err, true)
+		f := networkFailure(StageServer, err, true)
 		if errors.As(err, &pgErr) {
-			f = serverFailure("server", pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
+			f = serverFailure(StageServer, pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
 		}
 		f.evidence = "the session ended right after the login: " + f.evidence
 		a.failAt(start, f)
@@ -59,7 +59,7 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 		// Connected all the same: the facts are missing, not the connection.
 		srv.Version = pg.ParameterStatus("server_version")
 		srv.SessionAttrsOK = p.settings.TargetSessionAttrs == "" || p.settings.TargetSessionAttrs == "any"
-		a.stage("server", StageWarn, start, fmt.Sprintf("connected, but the server's state could not be read: %v", err))
+		a.stage(StageServer, StageWarn, start, fmt.Sprintf("connected, but the server's state could not be read: %v", err))
 		return
 	}
 	row := results[0].Rows[0]
@@ -92,7 +92,7 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 		if tsa := p.settings.TargetSessionAttrs; tsa == "read-only" || tsa == "standby" {
 			code = catalog.ServerNotStandby
 		}
-		a.failAt(start, &failure{stage: "server", code: code, answered: true,
+		a.failAt(start, &failure{stage: StageServer, code: code, answered: true,
 			evidence: fmt.Sprintf("target_session_attrs=%s, but this server is %s", p.settings.TargetSessionAttrs, role(srv))})
 		a.stages[len(a.stages)-1].Detail += "; " + detail
 		return
@@ -103,7 +103,7 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 			status = StageWarn
 		}
 	}
-	a.stage("server", status, start, detail)
+	a.stage(StageServer, status, start, detail)
 }
 
 func role(srv *Server) string {

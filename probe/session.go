@@ -28,7 +28,7 @@ type attempt struct {
 	tls      *tlsResult
 }
 
-func (a *attempt) stage(name string, status StageStatus, start time.Time, detail string) {
+func (a *attempt) stage(name StageName, status StageStatus, start time.Time, detail string) {
 	var d time.Duration
 	if !start.IsZero() {
 		d = time.Since(start)
@@ -36,7 +36,7 @@ func (a *attempt) stage(name string, status StageStatus, start time.Time, detail
 	a.stageTook(name, status, d, detail)
 }
 
-func (a *attempt) stageTook(name string, status StageStatus, d time.Duration, detail string) {
+func (a *attempt) stageTook(name StageName, status StageStatus, d time.Duration, detail string) {
 	a.stages = append(a.stages, Stage{Name: name, Status: status, Address: a.d.address, Detail: detail, DurationMS: ms(d)})
 }
 
@@ -46,16 +46,16 @@ func (a *attempt) startupAndAuth(start time.Time, methods []string, authStatus S
 	end := time.Now()
 	asked := a.rec.askedAt()
 	if asked.IsZero() {
-		a.stageTook("startup", StageOK, end.Sub(start), "the server admitted the client without a password (trust, peer or cert)")
+		a.stageTook(StageStartup, StageOK, end.Sub(start), "the server admitted the client without a password (trust, peer or cert)")
 		if authStatus != StageFail {
-			a.stageTook("auth", StageSkip, 0, "no password asked")
+			a.stageTook(StageAuth, StageSkip, 0, "no password asked")
 		}
 		return
 	}
 	method := strings.Join(methods, ", ")
-	a.stageTook("startup", StageOK, asked.Sub(start), "pg_hba.conf admits the client; the server asks for "+method)
+	a.stageTook(StageStartup, StageOK, asked.Sub(start), "pg_hba.conf admits the client; the server asks for "+method)
 	if authStatus != StageFail {
-		a.stageTook("auth", authStatus, end.Sub(asked), method+" succeeded")
+		a.stageTook(StageAuth, authStatus, end.Sub(asked), method+" succeeded")
 	}
 }
 
@@ -123,26 +123,26 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 	s := p.settings
 	host := a.d.ep.name()
 	if a.d.network == "unix" {
-		a.stage("protocol", StageSkip, time.Time{}, "unix-domain socket: no TLS, as libpq")
-		a.stage("tls", StageSkip, time.Time{}, "unix-domain socket")
+		a.stage(StageProtocol, StageSkip, time.Time{}, "unix-domain socket: no TLS, as libpq")
+		a.stage(StageTLS, StageSkip, time.Time{}, "unix-domain socket")
 		return conn, true
 	}
 	if a.plain {
-		a.stage("protocol", StageSkip, time.Time{}, "sslmode="+s.SSLMode+": no SSLRequest, startup in the clear")
-		a.stage("tls", StageSkip, time.Time{}, "sslmode="+s.SSLMode)
+		a.stage(StageProtocol, StageSkip, time.Time{}, "sslmode="+s.SSLMode+": no SSLRequest, startup in the clear")
+		a.stage(StageTLS, StageSkip, time.Time{}, "sslmode="+s.SSLMode)
 		return conn, true
 	}
 	direct := s.SSLNegotiation == "direct"
 	start := time.Now()
 	if direct {
-		a.stage("protocol", StageOK, start, "sslnegotiation=direct: TLS at once with ALPN \"postgresql\"")
+		a.stage(StageProtocol, StageOK, start, "sslnegotiation=direct: TLS at once with ALPN \"postgresql\"")
 	} else {
 		neg, f := requestTLS(conn, a.rec, deadline, p.nudgeAfter())
 		if neg == needRedial {
 			_ = conn.Close()
 			var err error
 			if conn, err = a.d.redial(ctx); err != nil {
-				a.failAt(start, networkFailure("protocol", err, true))
+				a.failAt(start, networkFailure(StageProtocol, err, true))
 				return nil, false
 			}
 			neg, f = requestTLS(conn, a.rec, deadline, time.Until(deadline))
@@ -155,15 +155,15 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 		if neg == tlsRefused {
 			if requiresTLS(s.SSLMode) {
 				_ = conn.Close()
-				a.failAt(start, &failure{stage: "protocol", code: catalog.TLSNotSupported, answered: true,
+				a.failAt(start, &failure{stage: StageProtocol, code: catalog.TLSNotSupported, answered: true,
 					evidence: fmt.Sprintf("the server answered N to SSLRequest (no TLS), but sslmode=%s requires TLS", s.SSLMode)})
 				return nil, false
 			}
-			a.stage("protocol", StageOK, start, "PostgreSQL answered the SSLRequest: N (no TLS)")
-			a.stage("tls", StageWarn, time.Time{}, fmt.Sprintf("the server does not offer TLS; sslmode=%s continues in the clear", s.SSLMode))
+			a.stage(StageProtocol, StageOK, start, "PostgreSQL answered the SSLRequest: N (no TLS)")
+			a.stage(StageTLS, StageWarn, time.Time{}, fmt.Sprintf("the server does not offer TLS; sslmode=%s continues in the clear", s.SSLMode))
 			return conn, true
 		}
-		a.stage("protocol", StageOK, start, "PostgreSQL answered the SSLRequest: S (TLS offered)")
+		a.stage(StageProtocol, StageOK, start, "PostgreSQL answered the SSLRequest: S (TLS offered)")
 	}
 	start = time.Now()
 	res, findings, f := handshake(conn, s, host, direct, deadline, a.rec)
@@ -183,7 +183,7 @@ func (a *attempt) negotiate(ctx context.Context, p *prober, conn net.Conn, deadl
 	if len(findings) > 0 {
 		status = StageWarn
 	}
-	a.stage("tls", status, start, detail)
+	a.stage(StageTLS, status, start, detail)
 	return res.conn, true
 }
 
@@ -201,11 +201,100 @@ func verification(mode string) string {
 	return "not verified (sslmode=" + mode + ")"
 }
 
-// startup hands the connection to pgx for the startup and authentication, recording every message. Without a
-// password, the password methods are refused before anything is sent, as libpq's "no password supplied".
+// startup hands the connection to pgx for the startup and authentication, recording every message.
 func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgconn.PgConn, bool) {
-	s := p.settings
-	cfg := s.TargetConfig(a.d.ep.index) // libpq looks up the passfile for each host
+	cfg := a.startupConfig(p, conn)
+	noPassword := cfg.Password == ""
+	start := time.Now()
+	connectCtx, identified := p.watchSilence(ctx, a)
+	pg, err := pgconn.ConnectConfig(connectCtx, cfg)
+	if f := identified(); f != nil && err != nil {
+		a.failAt(start, f)
+		return nil, false
+	}
+	a.rec.mu.Lock()
+	h := startupExchange{methods: append([]string(nil), a.rec.methods...), authOK: a.rec.authOK, afterPassword: a.rec.afterPassword,
+		garbage: a.rec.garbage, answered: a.rec.answered}
+	a.rec.mu.Unlock()
+	if err == nil {
+		a.startupAndAuth(start, h.methods, StageOK)
+		return pg, true
+	}
+
+	f := startupFailure(err, h, noPassword)
+	switch {
+	case h.authOK:
+		// Authenticated, then refused: the database, the limits or the server state.
+		a.startupAndAuth(start, h.methods, StageOK)
+		f.stage = StageServer
+	case h.afterPassword:
+		a.startupAndAuth(start, h.methods, StageFail)
+		f.stage = StageAuth
+	}
+	failStart := start // the startup's own failure takes the whole exchange
+	switch f.stage {
+	case StageAuth:
+		failStart = a.rec.askedAt()
+	case StageServer:
+		failStart = time.Time{}
+	}
+	a.failAt(failStart, f)
+	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
+	// the answer is TLS, not a missing line.
+	if f.code == catalog.AuthHBARejected && p.settings.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
+		f.code = catalog.TLSRequired
+		f.evidence += "; over TLS the same client, role and database are admitted (hostssl)"
+		a.stages[len(a.stages)-1].Detail = f.evidence
+	}
+	return nil, false
+}
+
+// startupExchange is what the recorder saw of a startup: the authentication methods the server asked for, whether it
+// accepted the client, whether a password went out, and any bytes that were not PostgreSQL's.
+type startupExchange struct {
+	methods       []string
+	authOK        bool
+	afterPassword bool
+	garbage       []byte
+	answered      bool // a PostgreSQL server answered
+}
+
+// startupFailure classifies a startup that failed with err, from what the server said and asked for. Its stage is
+// the startup's; the caller moves it to auth or server when the exchange got that far.
+func startupFailure(err error, h startupExchange, noPassword bool) *failure {
+	method := strings.Join(h.methods, ", ")
+	asked := len(h.methods) > 0 && !h.afterPassword && !h.authOK // asked for a method, and nothing was sent
+	var f *failure
+	var pgErr *pgconn.PgError
+	switch {
+	case h.garbage != nil:
+		f = notPostgres(StageStartup, h.garbage)
+	case errors.As(err, &pgErr):
+		f = serverFailure(StageStartup, pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
+	case noPassword && asked:
+		// The server asked for a password and require_auth stopped pgx before it sent one.
+		f = &failure{stage: StageStartup, code: catalog.AuthNoPassword, answered: true,
+			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
+	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
+		f = &failure{stage: StageStartup, code: catalog.ServerUnresponsive,
+			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
+	default:
+		f = networkFailure(StageStartup, err, h.answered)
+		if f.code == catalog.Unknown && asked {
+			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
+			// (GSSAPI and SSPI need a provider pgtriage does not build in).
+			f.code = catalog.AuthMethodUnsupported
+			f.evidence = fmt.Sprintf("pg_hba.conf admits the client with %s, which pgtriage cannot do (%v); a client that supports it, such as psql built with GSSAPI, may connect", method, err)
+		}
+	}
+	f.facts = f.facts.Merge(catalog.Facts{catalog.FactMethod: method})
+	return f
+}
+
+// startupConfig is pgx's configuration for a startup over conn, already connected (and TLS done). Without a
+// password, the password methods are refused before anything is sent, as libpq's "no password supplied".
+func (a *attempt) startupConfig(p *prober, conn net.Conn) *pgconn.Config {
+	cfg := p.settings.TargetConfig(a.d.ep.index) // libpq looks up the passfile for each host
 	cfg.Fallbacks = nil
 	cfg.TLSConfig = nil // TLS is already done on conn
 	cfg.SSLNegotiation = ""
@@ -237,75 +326,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	if _, ok := cfg.RuntimeParams["application_name"]; !ok {
 		cfg.RuntimeParams["application_name"] = "pgtriage"
 	}
-
-	start := time.Now()
-	connectCtx, identified := p.watchSilence(ctx, a)
-	pg, err := pgconn.ConnectConfig(connectCtx, cfg)
-	if f := identified(); f != nil && err != nil {
-		a.failAt(start, f)
-		return nil, false
-	}
-	a.rec.mu.Lock()
-	methods, authOK, afterPassword, garbage := append([]string(nil), a.rec.methods...), a.rec.authOK, a.rec.afterPassword, a.rec.garbage
-	a.rec.mu.Unlock()
-	method := strings.Join(methods, ", ")
-	if err == nil {
-		a.startupAndAuth(start, methods, StageOK)
-		return pg, true
-	}
-
-	var f *failure
-	var pgErr *pgconn.PgError
-	switch {
-	case garbage != nil:
-		f = notPostgres("startup", garbage)
-	case errors.As(err, &pgErr):
-		f = serverFailure("startup", pgErr.Severity, pgErr.Code, pgErr.Message, pgErr.Detail)
-	case noPassword && len(methods) > 0 && !afterPassword && !authOK:
-		// The server asked for a password and require_auth stopped pgx before it sent one.
-		f = &failure{stage: "startup", code: catalog.AuthNoPassword, answered: true,
-			evidence: fmt.Sprintf("the server asked for %s and no password was found; nothing was sent", method)}
-	case isTimeout(err) || errors.Is(err, context.DeadlineExceeded):
-		f = &failure{stage: "startup", code: catalog.ServerUnresponsive,
-			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
-	default:
-		f = networkFailure("startup", err, a.rec.answered)
-		if f.code == catalog.Unknown && len(methods) > 0 && !afterPassword && !authOK {
-			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
-			// (GSSAPI and SSPI need a provider pgtriage does not build in).
-			f.code = catalog.AuthMethodUnsupported
-			f.evidence = fmt.Sprintf("pg_hba.conf admits the client with %s, which pgtriage cannot do (%v); a client that supports it, such as psql built with GSSAPI, may connect", method, err)
-		}
-	}
-	if f.facts == nil {
-		f.facts = catalog.Facts{}
-	}
-	f.facts["method"] = method
-	switch {
-	case authOK:
-		// Authenticated, then refused: the database, the limits or the server state.
-		a.startupAndAuth(start, methods, StageOK)
-		f.stage = "server"
-	case afterPassword:
-		a.startupAndAuth(start, methods, StageFail)
-		f.stage = "auth"
-	}
-	failStart := start // the startup's own failure takes the whole exchange
-	switch f.stage {
-	case "auth":
-		failStart = a.rec.askedAt()
-	case "server":
-		failStart = time.Time{}
-	}
-	a.failAt(failStart, f)
-	// pg_hba.conf says "no encryption" for a client that never asked for TLS: if hostssl lines would admit it,
-	// the answer is TLS, not a missing line.
-	if f.code == catalog.AuthHBARejected && s.SSLMode == "disable" && a.d.network == "tcp" && p.tlsAdmits(ctx, a.d, cfg) {
-		f.code = catalog.TLSRequired
-		f.evidence += "; over TLS the same client, role and database are admitted (hostssl)"
-		a.stages[len(a.stages)-1].Detail = f.evidence
-	}
-	return nil, false
+	return cfg
 }
 
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn
@@ -381,7 +402,7 @@ func (p *prober) watchSilence(ctx context.Context, a *attempt) (context.Context,
 		deadline, _ := ctx.Deadline()
 		p.tr.event("-", "no answer to the startup message after %s: asking %s what it is on a second connection", p.nudgeAfter(), a.d.address)
 		if _, f := requestTLS(conn, &recorder{tracer: p.tr}, deadline, p.nudgeAfter()); f != nil && f.code == catalog.ProtocolNotPostgres {
-			f.stage = "startup"
+			f.stage = StageStartup
 			mu.Lock()
 			verdict = f
 			mu.Unlock()

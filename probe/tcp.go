@@ -50,7 +50,7 @@ func connectAll(ctx context.Context, eps []*endpoint, timeout time.Duration, tr 
 }
 
 func (d *dialed) dial(ctx context.Context, timeout time.Duration, tr *tracer) {
-	d.stage = Stage{Name: "tcp", Address: d.address}
+	d.stage = Stage{Name: StageTCP, Address: d.address}
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -59,7 +59,7 @@ func (d *dialed) dial(ctx context.Context, timeout time.Duration, tr *tracer) {
 	d.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
 		d.stage.Status, d.stage.Detail = StageFail, err.Error()
-		d.fail = d.locate(networkFailure("tcp", err, false))
+		d.fail = d.locate(networkFailure(StageTCP, err, false))
 		if isTimeout(err) || dctx.Err() != nil {
 			d.stage.Detail = "no answer within " + timeout.String() + " (SYN unanswered)"
 		}

@@ -53,12 +53,12 @@ func handshake(conn net.Conn, s *settings.Settings, host string, direct bool, de
 		var rh tls.RecordHeaderError
 		switch {
 		case errors.As(err, &rh):
-			return nil, nil, notPostgres("tls", rh.RecordHeader[:])
+			return nil, nil, notPostgres(StageTLS, rh.RecordHeader[:])
 		case isTimeout(err):
-			return nil, nil, &failure{stage: "tls", code: catalog.ServerUnresponsive, answered: !direct,
+			return nil, nil, &failure{stage: StageTLS, code: catalog.ServerUnresponsive, answered: !direct,
 				evidence: "the TLS handshake did not complete before the deadline"}
 		}
-		f := networkFailure("tls", err, !direct)
+		f := networkFailure(StageTLS, err, !direct)
 		var alert tls.AlertError
 		switch {
 		case direct && f.code == catalog.ConnReset:
@@ -78,7 +78,7 @@ func handshake(conn net.Conn, s *settings.Settings, host string, direct bool, de
 	res := &tlsResult{conn: tc, summary: tls.VersionName(st.Version) + " " + tls.CipherSuiteName(st.CipherSuite)}
 	if direct && st.NegotiatedProtocol != "postgresql" {
 		_ = tc.Close()
-		return nil, nil, &failure{stage: "tls", code: catalog.ProtocolNotPostgres, answered: false,
+		return nil, nil, &failure{stage: StageTLS, code: catalog.ProtocolNotPostgres, answered: false,
 			evidence: fmt.Sprintf("direct TLS: the server did not negotiate ALPN \"postgresql\" (got %q): it is not PostgreSQL 17 or later", st.NegotiatedProtocol)}
 	}
 	if len(st.PeerCertificates) == 0 {
@@ -116,9 +116,9 @@ func verifyCertificate(chain []*x509.Certificate, s *settings.Settings, host str
 	if mode != "verify-ca" && mode != "verify-full" {
 		return nil
 	}
-	facts := catalog.Facts{"cert_names": strings.Join(res.names, ", "), "cert_not_after": res.expires.UTC().Format(time.DateOnly)}
+	facts := catalog.Facts{catalog.FactCertNames: strings.Join(res.names, ", "), catalog.FactCertNotAfter: res.expires.UTC().Format(time.DateOnly)}
 	fail := func(code catalog.Code, evidence string) *failure {
-		return &failure{stage: "tls", code: code, answered: true, evidence: evidence, facts: facts}
+		return &failure{stage: StageTLS, code: code, answered: true, evidence: evidence, facts: facts}
 	}
 	if rootErr != nil {
 		return fail(catalog.TLSUntrustedCert, rootErr.Error())

@@ -8,7 +8,7 @@ import (
 
 // failure is why one stage stopped, before it becomes the verdict.
 type failure struct {
-	stage    string
+	stage    StageName
 	code     catalog.Code
 	sqlstate string
 	evidence string
@@ -22,34 +22,34 @@ type failure struct {
 
 // networkFailure classifies a Go network error through the catalog. A time-out before the TCP connection is a
 // dropped SYN; after it, a server that does not answer.
-func networkFailure(stage string, err error, answered bool) *failure {
+func networkFailure(stage StageName, err error, answered bool) *failure {
 	code := catalog.ClassifyError(err).Code
 	if isTimeout(err) {
 		code = catalog.TCPTimeout
-		if stage != "tcp" && stage != "dns" {
+		if stage != StageTCP && stage != StageDNS {
 			code = catalog.ServerUnresponsive
 		}
 	}
-	if stage == "dns" && code != catalog.DNSNotFound {
+	if stage == StageDNS && code != catalog.DNSNotFound {
 		code = catalog.DNSFailed
 	}
 	return &failure{stage: stage, code: code, evidence: err.Error(), answered: answered}
 }
 
 // serverFailure classifies an error the server sent, by SQLSTATE and message.
-func serverFailure(stage, severity, sqlstate, message, detail string) *failure {
+func serverFailure(stage StageName, severity, sqlstate, message, detail string) *failure {
 	c := catalog.Classify(catalog.Message{SQLState: sqlstate, Text: message + "\n" + detail})
 	evidence := fmt.Sprintf("%s: %s (SQLSTATE %s)", severity, message, sqlstate)
 	if detail != "" {
 		evidence += " DETAIL: " + detail
 	}
 	return &failure{stage: stage, code: c.Code, sqlstate: sqlstate, evidence: evidence, answered: true,
-		facts: catalog.Facts{"client_addr": catalog.ClientAddr(message)}}
+		facts: catalog.Facts{catalog.FactClientAddr: catalog.ClientAddr(message)}}
 }
 
 // diagnose turns a cause and a failure into the verdict, with steps filled in from the facts.
-func diagnose(c *catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
-	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts["client_addr"]}
+func diagnose(c catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
+	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts[catalog.FactClientAddr]}
 	d.Summary = c.SummaryFor(facts)
 	if f != nil {
 		d.SQLState = f.sqlstate

@@ -8,10 +8,10 @@ import (
 	"github.com/pgtriage/pgtriage/catalog"
 )
 
-// Verdict is what the retry helpers make of an error.
-type Verdict struct {
+// Classification is what the retry helpers make of an error.
+type Classification struct {
 	// Cause is the catalog's cause (catalog.ClassifyError): the same answer pgtriage check and explain give.
-	Cause *catalog.Cause
+	Cause catalog.Cause
 	// Retry says a new attempt of the whole unit of work may succeed: the cause is transient (a restart, a
 	// failover, a burst of connections, a serialization failure or deadlock), or the server refused the connection,
 	// which a restart shows for a moment (tcp.refused is persistent in the catalog because a server that stays
@@ -31,11 +31,11 @@ type Verdict struct {
 
 // Classify says what err means for a retry. It understands errors of pgx, pgconn, pgxpool, database/sql with pgx's
 // stdlib driver or lib/pq, the net package and crypto/tls, through the catalog.
-func Classify(err error) Verdict {
+func Classify(err error) Classification {
 	if err == nil {
-		return Verdict{Cause: catalog.Lookup(catalog.OK)}
+		return Classification{Cause: catalog.Lookup(catalog.OK)}
 	}
-	v := Verdict{Cause: catalog.ClassifyError(err), NotApplied: notApplied(err)}
+	v := Classification{Cause: catalog.ClassifyError(err), NotApplied: notApplied(err)}
 	var gaveUp *GaveUpError
 	switch {
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):

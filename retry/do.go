@@ -16,17 +16,17 @@ import (
 // Do allocates nothing when fn succeeds at once (fn's own closure aside). An error fn returns that is not worth
 // retrying comes back as it is; when the retries run out, a *GaveUpError wraps the last one.
 func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
-	return p.run(ctx, func(ctx context.Context) (error, bool) {
+	return p.run(ctx, func(ctx context.Context) (bool, error) {
 		if err := fn(ctx); err != nil {
-			return err, Classify(err).Retry
+			return Classify(err).Retry, err
 		}
-		return nil, false
+		return false, nil
 	})
 }
 
 // DoAtMostOnce is Do for a statement that must not take effect twice (an INSERT without a unique key, say, in its
 // own implicit transaction). It retries only where the error proves the statement did not take effect (see
-// Verdict.NotApplied): the connection could not be made, or the server refused the statement with an ERROR and
+// Classification.NotApplied): the connection could not be made, or the server refused the statement with an ERROR and
 // kept the connection. When the connection broke after the statement was sent, the outcome is unknown:
 // it returns an error wrapping ErrCommitUnknown instead of running the statement again.
 //
@@ -35,16 +35,16 @@ func Do(ctx context.Context, p *Policy, fn func(context.Context) error) error {
 // so after some lost answers (TestDatabaseSQLRunsAStatementAgain). Writes through database/sql belong in
 // SQLTxKey, since database/sql never re-runs a statement inside a transaction.
 func DoAtMostOnce(ctx context.Context, p *Policy, fn func(context.Context) error) error {
-	return p.run(ctx, func(ctx context.Context) (error, bool) {
+	return p.run(ctx, func(ctx context.Context) (bool, error) {
 		err := fn(ctx)
 		if err == nil {
-			return nil, false
+			return false, nil
 		}
 		v := Classify(err)
 		if v.Retry && !v.NotApplied {
-			return fmt.Errorf("%w: %w", ErrCommitUnknown, err), false
+			return false, fmt.Errorf("%w: %w", ErrCommitUnknown, err)
 		}
-		return err, v.Retry
+		return v.Retry, err
 	})
 }
 
@@ -74,14 +74,14 @@ func (e *GaveUpError) Unwrap() []error {
 	return []error{e.Err}
 }
 
-// run is the loop under every helper: attempt returns its error and whether a retry may clear it.
-func (p *Policy) run(ctx context.Context, attempt func(context.Context) (error, bool)) error {
+// run is the loop under every helper: attempt returns whether a retry may clear its error, and the error.
+func (p *Policy) run(ctx context.Context, attempt func(context.Context) (bool, error)) error {
 	if p == nil {
 		p = Interactive()
 	}
 	start := time.Now()
 	for n := 1; ; n++ {
-		err, again := attempt(ctx)
+		again, err := attempt(ctx)
 		if err == nil || !again {
 			return err
 		}

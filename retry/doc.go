@@ -9,7 +9,7 @@
 //	retry.PoolConfig(cfg, retry.Interactive())          // new connections ride out the outage
 //	pool, _ := pgxpool.NewWithConfig(ctx, cfg)
 //
-//	err := retry.TxKey(ctx, pool, retry.Interactive(), pgx.TxOptions{}, retry.Key{Value: orderID},
+//	err := retry.TxKey(ctx, pool, retry.TxKeyOptions{Policy: retry.Interactive(), Key: retry.Key{Value: orderID}},
 //		func(tx pgx.Tx) error {
 //			_, err := tx.Exec(ctx, `INSERT INTO orders (id, total) VALUES ($1, $2)`, orderID, total)
 //			return err

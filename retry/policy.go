@@ -30,10 +30,10 @@ type Policy struct {
 
 // Event describes a failed attempt that is about to be retried.
 type Event struct {
-	Attempt int            // the attempt that failed, from 1
-	Err     error          // its error
-	Cause   *catalog.Cause // the catalog's cause of Err
-	Wait    time.Duration  // how long the retry waits before the next attempt
+	Attempt int           // the attempt that failed, from 1
+	Err     error         // its error
+	Cause   catalog.Cause // the catalog's cause of Err
+	Wait    time.Duration // how long the retry waits before the next attempt
 }
 
 // Interactive is for work someone waits for (a request, a command): exponential waits with full jitter from

@@ -17,8 +17,15 @@ func SQLTx(ctx context.Context, db *sql.DB, p *Policy, opts *sql.TxOptions, fn f
 }
 
 // SQLTxKey is TxKey for database/sql.
-func SQLTxKey(ctx context.Context, db *sql.DB, p *Policy, opts *sql.TxOptions, key Key, fn func(*sql.Tx) error) error {
-	return runTx(ctx, p, &key, sqlBegin(db, opts, fn))
+func SQLTxKey(ctx context.Context, db *sql.DB, o SQLTxKeyOptions, fn func(*sql.Tx) error) error {
+	return runTx(ctx, o.Policy, &o.Key, sqlBegin(db, o.TxOptions, fn))
+}
+
+// SQLTxKeyOptions say how SQLTxKey runs the transaction.
+type SQLTxKeyOptions struct {
+	Policy    *Policy        // nil: Interactive()
+	TxOptions *sql.TxOptions // nil: the driver's defaults
+	Key       Key            // Key.Value is required
 }
 
 type sqlTx struct {

@@ -30,13 +30,20 @@ func Tx(ctx context.Context, db Beginner, p *Policy, opts pgx.TxOptions, fn func
 	return runTx(ctx, p, nil, pgxBegin(db, opts, fn))
 }
 
-// TxKey is Tx with an idempotency key: the first statement of every attempt records key.Value in the key table,
+// TxKey is Tx with an idempotency key: the first statement of every attempt records o.Key.Value in the key table,
 // whose unique constraint then tells a retry after a broken COMMIT whether the earlier attempt committed. If it
 // did, TxKey returns nil without running fn again; so it does when the key was committed by an earlier call (a
 // resubmitted request): the work exists exactly once. Generate the value on the client, once per unit of work
 // (a UUID, or the request's id), before the first call.
-func TxKey(ctx context.Context, db Beginner, p *Policy, opts pgx.TxOptions, key Key, fn func(pgx.Tx) error) error {
-	return runTx(ctx, p, &key, pgxBegin(db, opts, fn))
+func TxKey(ctx context.Context, db Beginner, o TxKeyOptions, fn func(pgx.Tx) error) error {
+	return runTx(ctx, o.Policy, &o.Key, pgxBegin(db, o.TxOptions, fn))
+}
+
+// TxKeyOptions say how TxKey runs the transaction.
+type TxKeyOptions struct {
+	Policy    *Policy // nil: Interactive()
+	TxOptions pgx.TxOptions
+	Key       Key // Key.Value is required
 }
 
 // Key is a client-generated idempotency key and the table that records it.
@@ -80,19 +87,19 @@ type txHandle interface {
 // error still says that the outcome is unknown.
 func runTx(ctx context.Context, p *Policy, key *Key, begin func(context.Context) (txHandle, error)) error {
 	unknown := false
-	err := p.run(ctx, func(ctx context.Context) (error, bool) {
+	err := p.run(ctx, func(ctx context.Context) (bool, error) {
 		tx, err := begin(ctx)
 		if err != nil {
-			return err, Classify(err).Retry
+			return Classify(err).Retry, err
 		}
 		if key != nil {
 			if err := tx.exec(ctx, key.insert(), key.Value); err != nil {
 				tx.rollback(ctx, err)
 				if isUniqueViolation(err) {
 					unknown = false
-					return nil, false // committed before: by an earlier attempt or an earlier call
+					return false, nil // committed before: by an earlier attempt or an earlier call
 				}
-				return err, Classify(err).Retry && !tx.broken()
+				return Classify(err).Retry && !tx.broken(), err
 			}
 			// The key was free, so no earlier attempt committed (one still in progress would have made the insert
 			// wait for its end).
@@ -100,20 +107,20 @@ func runTx(ctx context.Context, p *Policy, key *Key, begin func(context.Context)
 		}
 		if err := tx.run(); err != nil {
 			tx.rollback(ctx, err)
-			return err, Classify(err).Retry && !tx.broken()
+			return Classify(err).Retry && !tx.broken(), err
 		}
 		if err := tx.commit(ctx); err != nil {
 			if !errors.Is(err, pgx.ErrTxCommitRollback) && !Classify(err).NotApplied {
 				unknown = true
 				if key == nil || ctx.Err() != nil {
-					return err, false
+					return false, err
 				}
-				return err, !tx.broken()
+				return !tx.broken(), err
 			}
-			return err, Classify(err).Retry && !tx.broken()
+			return Classify(err).Retry && !tx.broken(), err
 		}
 		unknown = false
-		return nil, false
+		return false, nil
 	})
 	if err != nil && unknown {
 		return fmt.Errorf("%w: %w", ErrCommitUnknown, err)

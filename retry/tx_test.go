@@ -95,7 +95,7 @@ var committers = []committing{
 			err := retry.Tx(ctx, db, p, pgx.TxOptions{}, fn)
 			return runs, err
 		}
-		err := retry.TxKey(ctx, db, p, pgx.TxOptions{}, retry.Key{Value: key}, fn)
+		err := retry.TxKey(ctx, db, retry.TxKeyOptions{Policy: p, Key: retry.Key{Value: key}}, fn)
 		return runs, err
 	}},
 	sqlCommitter("database/sql+pgx", "pgx"),
@@ -119,7 +119,7 @@ func sqlCommitter(name, driver string) committing {
 			err := retry.SQLTx(ctx, db, p, nil, fn)
 			return runs, err
 		}
-		err = retry.SQLTxKey(ctx, db, p, nil, retry.Key{Value: key}, fn)
+		err = retry.SQLTxKey(ctx, db, retry.SQLTxKeyOptions{Policy: p, Key: retry.Key{Value: key}}, fn)
 		return runs, err
 	}}
 }
@@ -180,7 +180,7 @@ func TestPgxSafeToRetryAfterALostAnswer(t *testing.T) {
 	proxy.arm(t, "COMMIT")
 	err = tx.Commit(ctx)
 	if !pgconn.SafeToRetry(err) || count(t, ctx, c, "lost answer") != 1 {
-		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Verdict.NotApplied",
+		t.Errorf("commit whose answer was lost: %v, SafeToRetry %v, %d rows; pgx changed: revisit Classification.NotApplied",
 			err, pgconn.SafeToRetry(err), count(t, ctx, c, "lost answer"))
 	}
 }
@@ -281,7 +281,7 @@ func TestTxKeyInOwnTable(t *testing.T) {
 	runs := 0
 	for range 2 { // the second call is a resubmission: the key is found, the work does not run
 		proxy.arm(t, "COMMIT")
-		err := retry.TxKey(ctx, p, nil, pgx.TxOptions{}, key, func(tx pgx.Tx) error {
+		err := retry.TxKey(ctx, p, retry.TxKeyOptions{Key: key}, func(tx pgx.Tx) error {
 			runs++
 			_, err := tx.Exec(ctx, `INSERT INTO items (request) VALUES ('own table')`)
 			return err

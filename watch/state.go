@@ -222,7 +222,7 @@ func (t *target) endOutage(at time.Time) {
 	d := at.Sub(o.start)
 	cause := o.cause()
 	c := catalog.Lookup(cause)
-	facts := catalog.Facts{}.Merge(t.facts).Merge(catalog.FactsFrom(o.evidence[cause]))
+	facts := t.facts.Merge(catalog.FactsFrom(o.evidence[cause]))
 	out := &eventlog.Outage{Start: o.start, End: at, DurationSeconds: d.Seconds(), Cause: cause, Category: string(c.Category),
 		Codes: o.codes, Verdict: eventlog.VerdictTransient, Recent: len(t.recent), Steps: c.Steps(facts),
 		UnobservedSeconds: o.unobserved.Seconds()}

@@ -9,9 +9,8 @@ import (
 	"sync"
 	"time"
 
-	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/eventlog"
-	"github.com/pgtriage/pgtriage/settings"
+	"github.com/pgtriage/pgtriage/probe"
 )
 
 // Watcher watches targets until its Run's context is done.
@@ -54,22 +53,11 @@ func New(targets []Target, opts Options) (*Watcher, error) {
 		if tg.LoginEvery <= 0 {
 			tg.LoginEvery = opts.LoginEvery
 		}
-		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: factsOf(tg.Settings)}
+		t := &target{Target: tg, w: w, m: opts.Metrics.forTarget(tg.Name), facts: probe.FactsOf(tg.Settings)}
 		t.configs()
 		w.targets = append(w.targets, t)
 	}
 	return w, nil
-}
-
-// factsOf are the facts the settings give for the catalog's steps.
-func factsOf(s *settings.Settings) catalog.Facts {
-	f := catalog.Facts{"user": s.User, "database": s.Database, "sslmode": s.SSLMode}
-	if len(s.Targets) > 0 {
-		h := s.Targets[0]
-		f["host"], f["port"] = h.Host, fmt.Sprint(h.Port)
-		f = f.ForHost(h.Host)
-	}
-	return f
 }
 
 // Targets returns the names of the targets, in order.

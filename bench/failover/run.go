@@ -18,6 +18,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 	"github.com/pgtriage/pgtriage/retry"
 )
 
@@ -25,7 +26,7 @@ import (
 type server struct {
 	conn    string
 	restart func(ctx context.Context, mode string) error
-	// speed runs faultproxy's failover scenario faster (see faultproxy.RunOptions).
+	// speed runs faultproxy's failover scenario faster (see scenario.RunOptions).
 	speed float64
 	// background makes the retrying applications use retry.Background instead of retry.Interactive.
 	background bool
@@ -86,11 +87,11 @@ func newWriter(app string, pool *pgxpool.Pool, db *sql.DB, policy *retry.Policy)
 		}, nil
 	case "retry":
 		return func(ctx context.Context, request string) error {
-			return retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: request}, insert(ctx, request))
+			return retry.TxKey(ctx, pool, retry.TxKeyOptions{Policy: policy, Key: retry.Key{Value: request}}, insert(ctx, request))
 		}, nil
 	case "sqlretry":
 		return func(ctx context.Context, request string) error {
-			return retry.SQLTxKey(ctx, db, policy, nil, retry.Key{Value: request}, func(tx *sql.Tx) error {
+			return retry.SQLTxKey(ctx, db, retry.SQLTxKeyOptions{Policy: policy, Key: retry.Key{Value: request}}, func(tx *sql.Tx) error {
 				_, err := tx.ExecContext(ctx, `INSERT INTO failover_rows (request) VALUES ($1)`, request)
 				return err
 			})
@@ -99,7 +100,7 @@ func newWriter(app string, pool *pgxpool.Pool, db *sql.DB, policy *retry.Policy)
 	return nil, fmt.Errorf("unknown app %q (plain, naive, retry, sqlretry)", app)
 }
 
-func (s *server) measure(ctx context.Context, scenario, app string, clients, rows int) (result, error) {
+func (s *server) measure(ctx context.Context, name, app string, clients, rows int) (result, error) {
 	var r result
 	cfg, err := pgxpool.ParseConfig(s.conn)
 	if err != nil {
@@ -122,9 +123,9 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 	}
 	var disrupt func(context.Context) error
 	var lost *atomic.Int64 // answers lost on purpose, in lost-ack
-	switch scenario {
+	switch name {
 	case "fast", "immediate":
-		disrupt = func(ctx context.Context) error { return s.restart(ctx, scenario) }
+		disrupt = func(ctx context.Context) error { return s.restart(ctx, name) }
 	case "lost-ack":
 		lost = new(atomic.Int64)
 		fp, err := faultproxy.Start(ctx, faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream, NoClientTLS: true,
@@ -156,16 +157,16 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 			return r, err
 		}
 		poll = cfg.ConnConfig.Config.Copy()
-		failover, err := faultproxy.Builtin("failover")
+		failover, err := scenario.Builtin("failover")
 		if err != nil {
 			return r, err
 		}
 		disrupt = func(ctx context.Context) error {
-			_, err := failover.Run(ctx, fp, faultproxy.RunOptions{Speed: s.speed})
+			_, err := failover.Run(ctx, fp, scenario.RunOptions{Speed: s.speed})
 			return err
 		}
 	default:
-		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack, proxy-failover)", scenario)
+		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack, proxy-failover)", name)
 	}
 	cfg.MaxConns = int32(clients)
 	policy := retry.Interactive()
@@ -196,7 +197,7 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 		return r, err
 	}
 
-	run := fmt.Sprintf("%s-%s-%d", scenario, app, time.Now().UnixNano())
+	run := fmt.Sprintf("%s-%s-%d", name, app, time.Now().UnixNano())
 	var (
 		acked      atomic.Int64
 		errCount   atomic.Int64
@@ -241,7 +242,7 @@ func (s *server) measure(ctx context.Context, scenario, app string, clients, row
 	wg.Wait()
 	elapsed := time.Since(start)
 	if acked.Load() < half {
-		return r, fmt.Errorf("%s, %s: only %d of %d rows were acknowledged, so the server was never restarted (errors: %v)", scenario, app, acked.Load(), clients*rows, causes)
+		return r, fmt.Errorf("%s, %s: only %d of %d rows were acknowledged, so the server was never restarted (errors: %v)", name, app, acked.Load(), clients*rows, causes)
 	}
 	if err := <-restartErr; err != nil {
 		return r, err

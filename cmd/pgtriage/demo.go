@@ -19,6 +19,7 @@ import (
 
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 	"github.com/pgtriage/pgtriage/internal/localpg"
 	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
@@ -216,8 +217,8 @@ func (t *demoTarget) check(ctx context.Context, dc demoCase) (*probe.Report, err
 
 // demoReport is the JSON of `pgtriage demo --format json`.
 type demoReport struct {
-	Checks    []demoResult          `json:"checks"`
-	Rehearsal *faultproxy.Rehearsal `json:"rehearsal"`
+	Checks    []demoResult        `json:"checks"`
+	Rehearsal *scenario.Rehearsal `json:"rehearsal"`
 }
 
 // runDemo runs every case and the rehearsal, printing each as it goes.
@@ -268,18 +269,23 @@ func runDemo(ctx context.Context, log io.Writer) (*demoReport, error) {
 const demoSpeed = 5.0
 
 // demoRehearsal plays the failover scenario with demoApp running through the proxy.
-func demoRehearsal(ctx context.Context, upstream string) (*faultproxy.Rehearsal, error) {
-	s, err := faultproxy.Builtin("failover")
+func demoRehearsal(ctx context.Context, upstream string) (*scenario.Rehearsal, error) {
+	s, err := scenario.Builtin("failover")
 	if err != nil {
 		return nil, err
 	}
 	appCtx, stopApp := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer func() { stopApp(); wg.Wait() }()
-	return rehearse(ctx, io.Discard, s, rehearsal{proxy: faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream}, speed: demoSpeed,
-		warmup: 2 * time.Second, cooldown: 2 * time.Second, ready: func(addr string) {
-			host, port, _ := net.SplitHostPort(addr)
+	return scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream},
+		Speed: demoSpeed, Warmup: 2 * time.Second, Cooldown: 2 * time.Second,
+		Ready: func(_ context.Context, p *faultproxy.Proxy) error {
+			host, port, err := net.SplitHostPort(p.Addr())
+			if err != nil {
+				return err
+			}
 			wg.Go(func() { demoApp(appCtx, demoConnString(host, port)+" application_name=demo-app connect_timeout=5") })
+			return nil
 		}})
 }
 

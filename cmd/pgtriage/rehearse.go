@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -15,7 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 )
 
 func newRehearseCmd() *cobra.Command {
@@ -34,7 +33,7 @@ application (pointed at --listen) to connect, plays the scenario's timeline of f
 for --cooldown, and prints what each client experienced: sessions ended, errors sent by SQLSTATE,
 when it was back after each disruption, and its longest time without a session while it tried.
 
-SCENARIO is a built-in (` + strings.Join(faultproxy.Builtins(), ", ") + `) or a YAML file; print a
+SCENARIO is a built-in (` + strings.Join(scenario.Builtins(), ", ") + `) or a YAML file; print a
 built-in with --print NAME to start your own. A client is the application_name its connections give
 (set one per instance, e.g. orders-api-1), else user@database from its IP address. A connection
 refused before it sends its startup message names nobody: it counts for the one client seen from its
@@ -53,15 +52,15 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			case list:
 				return listScenarios(out)
 			case printName != "":
-				src, ok := faultproxy.BuiltinSource(printName)
+				src, ok := scenario.BuiltinSource(printName)
 				if !ok {
-					return usageError("no built-in scenario %q (built in: %s)", printName, strings.Join(faultproxy.Builtins(), ", "))
+					return usageError("no built-in scenario %q (built in: %s)", printName, strings.Join(scenario.Builtins(), ", "))
 				}
 				_, err := out.Write(src)
 				return err
 			}
 			if len(args) != 1 {
-				return &exitError{Code: usageExit, Err: errors.New("name a scenario (" + strings.Join(faultproxy.Builtins(), ", ") + ") or a scenario file")}
+				return &exitError{Code: usageExit, Err: errors.New("name a scenario (" + strings.Join(scenario.Builtins(), ", ") + ") or a scenario file")}
 			}
 			if err := checkFormat(format); err != nil {
 				return err
@@ -85,7 +84,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			r, err := rehearse(ctx, cmd.ErrOrStderr(), s, rehearsal{proxy: cfg, speed: speed, warmup: warmup, cooldown: cooldown})
+			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: cmd.ErrOrStderr()})
 			if err != nil {
 				return &exitError{Code: 1, Err: err}
 			}
@@ -123,8 +122,8 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 }
 
 func listScenarios(w io.Writer) error {
-	for _, name := range faultproxy.Builtins() {
-		s, err := faultproxy.Builtin(name)
+	for _, name := range scenario.Builtins() {
+		s, err := scenario.Builtin(name)
 		if err != nil {
 			return err
 		}
@@ -136,16 +135,16 @@ func listScenarios(w io.Writer) error {
 }
 
 // loadScenario reads a built-in by name, else a file ("-" is standard input).
-func loadScenario(stdin io.Reader, arg string) (*faultproxy.Scenario, error) {
-	if _, ok := faultproxy.BuiltinSource(arg); ok {
-		return faultproxy.Builtin(arg)
+func loadScenario(stdin io.Reader, arg string) (*scenario.Scenario, error) {
+	if _, ok := scenario.BuiltinSource(arg); ok {
+		return scenario.Builtin(arg)
 	}
 	r := stdin
 	if arg != "-" {
 		f, err := os.Open(arg)
 		if err != nil {
 			if errors.Is(err, os.ErrNotExist) && !strings.ContainsAny(arg, "./") {
-				return nil, fmt.Errorf("%s: neither a built-in scenario (%s) nor a file", arg, strings.Join(faultproxy.Builtins(), ", "))
+				return nil, fmt.Errorf("%s: neither a built-in scenario (%s) nor a file", arg, strings.Join(scenario.Builtins(), ", "))
 			}
 			return nil, err
 		}
@@ -153,66 +152,9 @@ func loadScenario(stdin io.Reader, arg string) (*faultproxy.Scenario, error) {
 		r = f
 	}
 	// One byte more than a scenario may have, so that the parser can say the file is too big.
-	data, err := io.ReadAll(io.LimitReader(r, 1<<20+1))
+	data, err := io.ReadAll(io.LimitReader(r, scenario.MaxFileSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", arg, err)
 	}
-	return faultproxy.ParseScenario(arg, data)
-}
-
-// rehearsal is how a scenario is played.
-type rehearsal struct {
-	proxy            faultproxy.Config // OnEvent is the rehearsal's own
-	speed            float64
-	warmup, cooldown time.Duration
-	ready            func(addr string) // called once the proxy listens; may be nil
-}
-
-// rehearse runs the proxy for the warm-up, the scenario and the cool-down, printing progress to log, and returns
-// the report. When ctx ends early (Ctrl-C), the faults are removed and the report covers what happened until then.
-func rehearse(ctx context.Context, log io.Writer, s *faultproxy.Scenario, o rehearsal) (*faultproxy.Rehearsal, error) {
-	rec := &faultproxy.Recorder{}
-	startCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	cfg := o.proxy
-	cfg.OnEvent = rec.Record
-	p, err := faultproxy.Start(startCtx, cfg)
-	cancel()
-	if err != nil {
-		return nil, err
-	}
-	defer p.Close()
-	fmt.Fprintf(log, "proxy listening on %s, forwarding to %s: point your application at it\n", p.Addr(), cfg.Upstream)
-	if o.ready != nil {
-		o.ready(p.Addr())
-	}
-	fmt.Fprintf(log, "scenario %s (%s at %gx speed) starts in %s\n", s.Name, time.Duration(float64(s.Duration())/o.speed), o.speed, o.warmup)
-	sleep(ctx, o.warmup)
-	start := time.Now()
-	timeline, err := s.Run(ctx, p, faultproxy.RunOptions{Speed: o.speed, OnChange: func(c faultproxy.Change) {
-		fmt.Fprintf(log, "%+7.1fs  %s\n", c.Time.Sub(start).Seconds(), c)
-	}})
-	if err != nil && ctx.Err() == nil {
-		return nil, err
-	}
-	if ctx.Err() == nil {
-		fmt.Fprintf(log, "scenario over; watching the clients come back for %s\n", o.cooldown)
-	}
-	sleep(ctx, o.cooldown)
-	end := time.Now()
-	if err := p.Close(); err != nil {
-		return nil, err
-	}
-	r := faultproxy.NewRehearsal(s, o.speed, start, end, timeline, rec.Events())
-	r.Interrupted = ctx.Err() != nil
-	return r, nil
-}
-
-// sleep waits for d or until ctx ends.
-func sleep(ctx context.Context, d time.Duration) {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-	case <-t.C:
-	}
+	return scenario.Parse(arg, data)
 }

@@ -11,7 +11,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
@@ -49,7 +49,7 @@ func TestRehearseCommand(t *testing.T) {
 	if !strings.Contains(errOut, "proxy listening on 127.0.0.1:"+port) || strings.Contains(out+errOut, demoPassword) {
 		t.Errorf("progress:\n%s", errOut)
 	}
-	var r faultproxy.Rehearsal
+	var r scenario.Rehearsal
 	if err := json.Unmarshal([]byte(out), &r); err != nil {
 		t.Fatalf("not a rehearsal report: %v\n%s", err, out)
 	}
@@ -65,7 +65,7 @@ func TestRehearseCommand(t *testing.T) {
 	}
 	// From the scenario's start (a slow first connection in the warm-up would be a disruption of its own): one
 	// disruption, by the terminate, until the faults were lifted 2 s later at 5x speed.
-	var during []faultproxy.Disruption
+	var during []scenario.Disruption
 	for _, d := range x.Disruptions {
 		if d.StartS >= 0 {
 			during = append(during, d)
@@ -136,11 +136,11 @@ func TestRehearseFileAndErrors(t *testing.T) {
 	}
 	// --print gives a file that parses back to the same scenario; --list names every built-in.
 	out, _, code = run(t, deps{}, "rehearse", "--print", "maintenance")
-	if s, err := faultproxy.ParseScenario("printed", []byte(out)); code != 0 || err != nil || s.Name != "maintenance" {
+	if s, err := scenario.Parse("printed", []byte(out)); code != 0 || err != nil || s.Name != "maintenance" {
 		t.Errorf("--print: exit %d, %v", code, err)
 	}
 	out, _, _ = run(t, deps{}, "rehearse", "--list")
-	for _, name := range faultproxy.Builtins() {
+	for _, name := range scenario.Builtins() {
 		if !strings.Contains(out, name+" ") {
 			t.Errorf("--list lacks %s:\n%s", name, out)
 		}

@@ -25,8 +25,12 @@ func (e *exitError) Error() string {
 
 func (e *exitError) Unwrap() error { return e.Err }
 
-// usageExit is the exit code of a command line that cannot be understood, as for invalid settings (DESIGN.md).
-const usageExit = 3
+// The exit codes every command shares (DESIGN.md): runtimeExit for a command that failed while running, unless it
+// names another code; usageExit for a command line that cannot be understood, as for invalid settings.
+const (
+	runtimeExit = 1
+	usageExit   = 3
+)
 
 // newRootCmd builds the command tree. Tests call it with their own streams.
 func newRootCmd(stdin io.Reader, stdout, stderr io.Writer, d deps) *cobra.Command {
@@ -46,7 +50,29 @@ the next steps.`,
 		return &exitError{Code: usageExit, Err: err}
 	})
 	root.AddCommand(commands(d)...)
+	for _, c := range root.Commands() {
+		failWithRuntimeExit(c)
+	}
 	return root
+}
+
+// failWithRuntimeExit makes an error the command returns while running exit runtimeExit unless it carries its own
+// code: what cobra reports before running a command (unknown command, wrong arguments) is all that exits usageExit
+// without saying so.
+func failWithRuntimeExit(c *cobra.Command) {
+	if run := c.RunE; run != nil {
+		c.RunE = func(cmd *cobra.Command, args []string) error {
+			err := run(cmd, args)
+			var ee *exitError
+			if err != nil && !errors.As(err, &ee) {
+				return &exitError{Code: runtimeExit, Err: err}
+			}
+			return err
+		}
+	}
+	for _, sub := range c.Commands() {
+		failWithRuntimeExit(sub)
+	}
 }
 
 // execute runs the command line and returns the process exit code.
@@ -69,6 +95,7 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 		}
 		return ee.Code
 	}
+	// Only cobra's own errors get here: the command line could not be understood.
 	fmt.Fprintln(stderr, "pgtriage:", err)
 	return usageExit
 }

@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -21,24 +20,6 @@ import (
 )
 
 const watchPassword = "cl1-w4tch-pw"
-
-// lockedBuffer is written by the command and read by the test meanwhile.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // waitForFile waits until the file holds a line matching re, up to a generous deadline.
 func waitForFile(t *testing.T, path string, re string) {
@@ -65,7 +46,7 @@ func TestWatchCommand(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	dir := t.TempDir()
 	events := filepath.Join(dir, "events.jsonl")
-	var stdout, stderr lockedBuffer
+	var stdout, stderr syncBuffer
 	code := make(chan int, 1)
 	go func() {
 		code <- executeWith(deps{}, []string{"watch", "--for", "6s", "--interval", "100ms", "--login-every", "3", "--retry", "50ms",

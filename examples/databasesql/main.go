@@ -43,7 +43,7 @@ func run(ctx context.Context, orders int) error {
 	for i := range orders {
 		id := rand.Text()
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := retry.SQLTxKey(ctx, db, policy, nil, retry.Key{Value: id}, func(tx *sql.Tx) error {
+		err := retry.SQLTxKey(ctx, db, retry.SQLTxKeyOptions{Policy: policy, Key: retry.Key{Value: id}}, func(tx *sql.Tx) error {
 			_, err := tx.ExecContext(ctx, `INSERT INTO example_orders (id, total) VALUES ($1, $2)`, id, 10+i)
 			return err
 		})

@@ -43,7 +43,7 @@ func run(ctx context.Context, orders int) error {
 	for i := range orders {
 		id := rand.Text() // the order's id, made once on the client, before the first attempt
 		ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-		err := retry.TxKey(ctx, pool, policy, pgx.TxOptions{}, retry.Key{Value: id}, func(tx pgx.Tx) error {
+		err := retry.TxKey(ctx, pool, retry.TxKeyOptions{Policy: policy, Key: retry.Key{Value: id}}, func(tx pgx.Tx) error {
 			_, err := tx.Exec(ctx, `INSERT INTO example_orders (id, total) VALUES ($1, $2)`, id, 10+i)
 			return err
 		})

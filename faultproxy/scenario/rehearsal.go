@@ -1,4 +1,4 @@
-package faultproxy
+package scenario
 
 import (
 	"cmp"
@@ -10,23 +10,26 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/pgtriage/pgtriage/faultproxy"
 )
 
-// Recorder keeps the events of a proxy for a Rehearsal. Pass its Record method as Config.OnEvent.
+// Recorder keeps the events of a proxy for a Rehearsal. Pass its Record method as faultproxy.Config.OnEvent;
+// Rehearse does.
 type Recorder struct {
 	mu     sync.Mutex
-	events []Event
+	events []faultproxy.Event
 }
 
 // Record keeps e; it only appends under a lock, so it does not hold the proxy up.
-func (r *Recorder) Record(e Event) {
+func (r *Recorder) Record(e faultproxy.Event) {
 	r.mu.Lock()
 	r.events = append(r.events, e)
 	r.mu.Unlock()
 }
 
 // Events returns a copy of the events recorded so far.
-func (r *Recorder) Events() []Event {
+func (r *Recorder) Events() []faultproxy.Event {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.events)
@@ -54,14 +57,14 @@ type Rehearsal struct {
 
 // ClientExperience is one client's view of the rehearsal.
 type ClientExperience struct {
-	Client         string         `json:"client"`
-	Connections    int            `json:"connections"`     // connections the client opened through the proxy
-	Sessions       int            `json:"sessions"`        // of which reached ReadyForQuery
-	FailedAttempts int            `json:"failed_attempts"` // of which failed before ReadyForQuery
-	SessionsEnded  int            `json:"sessions_ended"`  // sessions a fault ended (terminate, reset)
-	Errors         map[string]int `json:"errors"`          // SQLSTATE of each error the proxy sent, and how often
-	Faults         map[Kind]int   `json:"faults"`          // connections each kind of fault acted on
-	Disruptions    []Disruption   `json:"disruptions"`
+	Client         string                  `json:"client"`
+	Connections    int                     `json:"connections"`     // connections the client opened through the proxy
+	Sessions       int                     `json:"sessions"`        // of which reached ReadyForQuery
+	FailedAttempts int                     `json:"failed_attempts"` // of which failed before ReadyForQuery
+	SessionsEnded  int                     `json:"sessions_ended"`  // sessions a fault ended (terminate, reset)
+	Errors         map[string]int          `json:"errors"`          // SQLSTATE of each error the proxy sent, and how often
+	Faults         map[faultproxy.Kind]int `json:"faults"`          // connections each kind of fault acted on
+	Disruptions    []Disruption            `json:"disruptions"`
 	// LongestGapS is the longest time the client had no session while it tried to get one: from the end of its last
 	// session (or the start of a failed attempt when it had none) to its next session, counting only gaps that hold
 	// a failure. A gap still open at the end lasts until the end.
@@ -96,13 +99,13 @@ type connRecord struct {
 	startup                bool // a startup message was seen (the events name a user)
 	named                  bool // without a startup, given to the only client of its address
 	accepted, session, end time.Time
-	faults                 []Event
-	failFault, endFault    *Event // the first disruptive fault before ReadyForQuery, and after it
+	faults                 []faultproxy.Event
+	failFault, endFault    *faultproxy.Event // the first disruptive fault before ReadyForQuery, and after it
 }
 
 // disruptive faults end or prevent sessions; latency, trickle and read_only only slow or restrict them.
-func disruptive(k Kind) bool {
-	return k == KindRefuse || k == KindBlackhole || k == KindReset || k == KindError || k == KindTerminate
+func disruptive(k faultproxy.Kind) bool {
+	return k == faultproxy.KindRefuse || k == faultproxy.KindBlackhole || k == faultproxy.KindReset || k == faultproxy.KindError || k == faultproxy.KindTerminate
 }
 
 // failed says whether the connection was an attempt that failed before ReadyForQuery.
@@ -125,14 +128,14 @@ func (c *connRecord) failCause() string {
 	return "failed before ReadyForQuery"
 }
 
-func faultCause(e Event) string {
+func faultCause(e faultproxy.Event) string {
 	return strings.TrimSpace(string(e.Kind) + " " + e.Code)
 }
 
-// NewRehearsal builds the report from the timeline the scenario ran and the proxy's events. start is the scenario's
+// newRehearsal builds the report from the timeline the scenario ran and the proxy's events. start is the scenario's
 // start, end the end of the observation (after the cool-down); later events are left out, since stopping the proxy
 // or the application ends connections that no fault touched.
-func NewRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []Change, events []Event) *Rehearsal {
+func newRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []Change, events []faultproxy.Event) *Rehearsal {
 	r := &Rehearsal{Scenario: s.Name, Speed: speed, Start: start, End: end, Timeline: timeline, Clients: []ClientExperience{}}
 	if r.Timeline == nil {
 		r.Timeline = []Change{}
@@ -159,13 +162,13 @@ func NewRehearsal(s *Scenario, speed float64, start, end time.Time, timeline []C
 			c.user, c.database, c.app = cmp.Or(c.user, e.User), cmp.Or(c.database, e.Database), cmp.Or(c.app, e.App)
 		}
 		switch e.Type {
-		case EventAccepted:
+		case faultproxy.EventAccepted:
 			c.accepted = e.Time
-		case EventSession:
+		case faultproxy.EventSession:
 			c.session = e.Time
-		case EventClosed:
+		case faultproxy.EventClosed:
 			c.end = e.Time
-		case EventFault:
+		case faultproxy.EventFault:
 			c.faults = append(c.faults, e)
 			switch {
 			case !disruptive(e.Kind):
@@ -233,7 +236,7 @@ func windows(timeline []Change) []faultWindow {
 			delete(active, id)
 		}
 		for _, f := range c.Added {
-			if f.Kind != KindTerminate {
+			if f.Kind != faultproxy.KindTerminate {
 				active[f.ID] = true
 			}
 		}
@@ -262,7 +265,7 @@ func liftedAt(w []faultWindow, t time.Time) time.Time {
 
 // experience sweeps one client's connections in time order.
 func experience(name string, conns []*connRecord, start, end time.Time, w []faultWindow) ClientExperience {
-	x := ClientExperience{Client: name, Errors: map[string]int{}, Faults: map[Kind]int{}, Disruptions: []Disruption{}, Back: true,
+	x := ClientExperience{Client: name, Errors: map[string]int{}, Faults: map[faultproxy.Kind]int{}, Disruptions: []Disruption{}, Back: true,
 		Unidentified: !conns[0].startup && !conns[0].named}
 	type point struct {
 		t    time.Time
@@ -358,10 +361,10 @@ func experience(name string, conns []*connRecord, start, end time.Time, w []faul
 }
 
 // faultCounts counts the errors sent (by SQLSTATE) and the connections each kind of fault acted on.
-func faultCounts(conns []*connRecord) (map[string]int, map[Kind]int) {
-	errs, kinds := map[string]int{}, map[Kind]int{}
+func faultCounts(conns []*connRecord) (map[string]int, map[faultproxy.Kind]int) {
+	errs, kinds := map[string]int{}, map[faultproxy.Kind]int{}
 	for _, c := range conns {
-		seen := map[Kind]bool{}
+		seen := map[faultproxy.Kind]bool{}
 		for _, e := range c.faults {
 			if e.Code != "" {
 				errs[e.Code]++
@@ -471,21 +474,21 @@ func countList[K ~string](m map[K]int) string {
 }
 
 // describeFault says what a fault does in a few words, for timelines.
-func describeFault(f Fault) string {
+func describeFault(f faultproxy.Fault) string {
 	s := string(f.Kind)
 	switch f.Kind {
-	case KindError, KindTerminate:
+	case faultproxy.KindError, faultproxy.KindTerminate:
 		s += " " + string(f.Cause)
-	case KindReset:
+	case faultproxy.KindReset:
 		s += " at " + string(f.At)
-		if f.At == AtBytes {
+		if f.At == faultproxy.AtBytes {
 			s += fmt.Sprintf(" %d", f.Bytes)
 		}
-	case KindLatency:
+	case faultproxy.KindLatency:
 		s += fmt.Sprintf(" %s %s", time.Duration(f.Delay), f.Direction)
-	case KindTrickle:
+	case faultproxy.KindTrickle:
 		s += fmt.Sprintf(" %d B/s %s", f.Rate, f.Direction)
-	case KindLoseAnswer:
+	case faultproxy.KindLoseAnswer:
 		s += " " + f.Statement
 		if f.Count > 0 {
 			s += fmt.Sprintf(" ×%d", f.Count)

@@ -1,4 +1,4 @@
-package faultproxy
+package scenario
 
 import (
 	"cmp"
@@ -15,10 +15,12 @@ import (
 	"time"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/pgtriage/pgtriage/faultproxy"
 )
 
 // Scenario is a timeline of faults: steps that put faults in force on a proxy and take them away, each at an
-// offset from the start. Files are YAML (JSON is YAML too); see ParseScenario for the format.
+// offset from the start. Files are YAML (JSON is YAML too); see Parse for the format.
 type Scenario struct {
 	Name        string
 	Description string
@@ -27,18 +29,18 @@ type Scenario struct {
 
 // Step is one point of a scenario's timeline.
 type Step struct {
-	At     time.Duration // offset from the start of the scenario
-	For    time.Duration // when > 0, the faults this step adds are removed this long after At
-	Add    []Fault       // faults put in force (a terminate acts once, at once, and is not kept)
-	Remove []string      // ids of faults added by earlier steps
-	Note   string        // what the step stands for, shown in the timeline
-	line   int           // line in the file, for errors; 0 when built in Go
+	At     time.Duration      // offset from the start of the scenario
+	For    time.Duration      // when > 0, the faults this step adds are removed this long after At
+	Add    []faultproxy.Fault // faults put in force (a terminate acts once, at once, and is not kept)
+	Remove []string           // ids of faults added by earlier steps
+	Note   string             // what the step stands for, shown in the timeline
+	line   int                // line in the file, for errors; 0 when built in Go
 }
 
 // change is one moment of the compiled timeline: a step, or the end of a step's `for`.
 type change struct {
 	at     time.Duration
-	add    []Fault
+	add    []faultproxy.Fault
 	remove []string
 	note   string
 }
@@ -46,10 +48,11 @@ type change struct {
 // maxOffset bounds offsets and `for` durations: a rehearsal lasts minutes, and sums of offsets cannot overflow.
 const maxOffset = 24 * time.Hour
 
-// maxScenarioSize bounds a scenario file: a hand-written timeline is a few kilobytes.
-const maxScenarioSize = 1 << 20
+// MaxFileSize bounds a scenario file: a hand-written timeline is a few kilobytes. Readers read one byte more, so
+// that Parse can say the file is too big.
+const MaxFileSize = 1 << 20
 
-// ParseScenario reads a scenario file; name is used in errors ("file.yaml:12: steps[1].add[0].kind: ...").
+// Parse reads a scenario file; name is used in errors ("file.yaml:12: steps[1].add[0].kind: ...").
 //
 // The format, in YAML (JSON is accepted too, being YAML):
 //
@@ -70,9 +73,9 @@ const maxScenarioSize = 1 << 20
 // Without a name, the scenario is named after the file. Steps come in the order of their offsets (at most 24h). Every fault but a terminate must be taken away again, by `for` or by a
 // later `remove`, so that a scenario always ends with the proxy as it found it. A fault without an id gets
 // KIND-STEP (e.g. "refuse-2", counting steps from 1).
-func ParseScenario(name string, data []byte) (*Scenario, error) {
-	if len(data) > maxScenarioSize {
-		return nil, fmt.Errorf("%s: %d bytes: a scenario file may have at most %d", name, len(data), maxScenarioSize)
+func Parse(name string, data []byte) (*Scenario, error) {
+	if len(data) > MaxFileSize {
+		return nil, fmt.Errorf("%s: %d bytes: a scenario file may have at most %d", name, len(data), MaxFileSize)
 	}
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err != nil {
@@ -95,7 +98,7 @@ func ParseScenario(name string, data []byte) (*Scenario, error) {
 	return s, nil
 }
 
-// Validate checks a scenario built in Go as ParseScenario checks a file.
+// Validate checks a scenario built in Go as Parse checks a file.
 func (s *Scenario) Validate() error {
 	_, err := s.plan(s.Name)
 	return err
@@ -213,8 +216,8 @@ func (p *scenarioParser) list(n *yaml.Node, field, want string) []*yaml.Node {
 
 // fault decodes one fault key by key through Fault's JSON form, so that the file takes exactly the fields of the
 // control API and an error names the line of the key at fault.
-func (p *scenarioParser) fault(n *yaml.Node, field string) Fault {
-	var f Fault
+func (p *scenarioParser) fault(n *yaml.Node, field string) faultproxy.Fault {
+	var f faultproxy.Fault
 	if n.Kind != yaml.MappingNode {
 		p.fail(n, field, "want a fault such as {kind: refuse}, got %s", nodeKind(n))
 		return f
@@ -246,7 +249,7 @@ func (p *scenarioParser) fault(n *yaml.Node, field string) Fault {
 		}
 	}
 	if p.err == nil {
-		if _, err := f.normalize(); err != nil {
+		if err := f.Validate(); err != nil {
 			p.fail(n, field, "%v", err)
 		}
 	}
@@ -313,7 +316,7 @@ func typeName(kind string) string {
 // faultFields are the keys a fault takes: the JSON names of Fault's fields.
 func faultFields() []string {
 	var out []string
-	t := reflect.TypeFor[Fault]()
+	t := reflect.TypeFor[faultproxy.Fault]()
 	for i := range t.NumField() {
 		if !t.Field(i).IsExported() {
 			continue
@@ -373,19 +376,19 @@ func (s *Scenario) plan(file string) ([]change, error) {
 		var kept []string
 		for j := range st.Add {
 			f := &st.Add[j]
-			if _, err := f.normalize(); err != nil {
+			if err := f.Validate(); err != nil {
 				return nil, fmt.Errorf("%s.add[%d]: %w", where(i), j, err)
 			}
 			if f.ID == "" {
 				f.ID = fmt.Sprintf("%s-%d", f.Kind, i+1)
-				for n := 2; slices.ContainsFunc(st.Add[:j], func(g Fault) bool { return g.ID == f.ID }); n++ {
+				for n := 2; slices.ContainsFunc(st.Add[:j], func(g faultproxy.Fault) bool { return g.ID == f.ID }); n++ {
 					f.ID = fmt.Sprintf("%s-%d.%d", f.Kind, i+1, n)
 				}
 			}
 			if _, ok := active[f.ID]; ok || slices.Contains(kept, f.ID) {
 				return nil, fmt.Errorf("%s.add[%d]: a fault with id %q is already in force", where(i), j, f.ID)
 			}
-			if f.Kind == KindTerminate {
+			if f.Kind == faultproxy.KindTerminate {
 				continue // one-shot: acts at once and is not kept
 			}
 			kept = append(kept, f.ID)
@@ -462,5 +465,5 @@ func Builtin(name string) (*Scenario, error) {
 	if !ok {
 		return nil, fmt.Errorf("no built-in scenario %q (built in: %s)", name, strings.Join(Builtins(), ", "))
 	}
-	return ParseScenario(name+".yaml", src)
+	return Parse(name+".yaml", src)
 }

@@ -1,4 +1,4 @@
-package faultproxy
+package scenario
 
 import (
 	"context"
@@ -6,6 +6,8 @@ import (
 	"math"
 	"strings"
 	"time"
+
+	"github.com/pgtriage/pgtriage/faultproxy"
 )
 
 // RunOptions change how a scenario runs.
@@ -19,28 +21,25 @@ type RunOptions struct {
 
 // Change is one moment of a scenario's timeline as it happened.
 type Change struct {
-	Offset  time.Duration `json:"-"`        // planned offset from the start, scaled by the speed
-	Time    time.Time     `json:"time"`     // when it was applied
-	Added   []Fault       `json:"added"`    // faults put in force (as stored by the proxy; terminates acted once)
-	Removed []string      `json:"removed"`  // ids of the faults taken away
-	Note    string        `json:"note"`     // the step's note, or "end of for"
-	OffsetS float64       `json:"offset_s"` // Offset in seconds, for JSON
+	Offset  time.Duration      `json:"-"`        // planned offset from the start, scaled by the speed
+	Time    time.Time          `json:"time"`     // when it was applied
+	Added   []faultproxy.Fault `json:"added"`    // faults put in force (as stored by the proxy; terminates acted once)
+	Removed []string           `json:"removed"`  // ids of the faults taken away
+	Note    string             `json:"note"`     // the step's note, or "end of for"
+	OffsetS float64            `json:"offset_s"` // Offset in seconds, for JSON
 }
 
 // Run plays the scenario on p: it waits for each change's offset, removes then adds faults, and returns the changes
 // as applied. When ctx ends first it removes every fault the scenario put in force and returns ctx's error with the
 // changes so far; in every case the proxy is left with none of the scenario's faults.
-func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change, error) {
+func (s *Scenario) Run(ctx context.Context, p *faultproxy.Proxy, opts RunOptions) ([]Change, error) {
 	changes, err := s.plan(s.Name)
 	if err != nil {
 		return nil, err
 	}
-	speed := opts.Speed
-	if speed == 0 {
-		speed = 1
-	}
-	if !(speed > 0) || math.IsInf(speed, 1) {
-		return nil, fmt.Errorf("speed %v: must be a number more than 0", speed)
+	speed, err := checkSpeed(opts.Speed)
+	if err != nil {
+		return nil, err
 	}
 	active := map[string]bool{}
 	defer func() {
@@ -60,7 +59,7 @@ func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change
 			return done, ctx.Err()
 		case <-timer.C:
 		}
-		applied := Change{Offset: offset, Time: time.Now(), Removed: []string{}, Added: []Fault{}, Note: c.note, OffsetS: offset.Seconds()}
+		applied := Change{Offset: offset, Time: time.Now(), Removed: []string{}, Added: []faultproxy.Fault{}, Note: c.note, OffsetS: offset.Seconds()}
 		for _, id := range c.remove {
 			p.Remove(id) // false when someone else removed it already: the outcome is the same
 			delete(active, id)
@@ -71,7 +70,7 @@ func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change
 			if err != nil {
 				return done, fmt.Errorf("at %s: add %s: %w", offset, f.ID, err)
 			}
-			if stored.Kind != KindTerminate {
+			if stored.Kind != faultproxy.KindTerminate {
 				active[stored.ID] = true
 			}
 			applied.Added = append(applied.Added, stored)
@@ -82,6 +81,17 @@ func (s *Scenario) Run(ctx context.Context, p *Proxy, opts RunOptions) ([]Change
 		}
 	}
 	return done, nil
+}
+
+// checkSpeed returns speed, 1 for 0, or an error for a speed that cannot divide offsets.
+func checkSpeed(speed float64) (float64, error) {
+	if speed == 0 {
+		return 1, nil
+	}
+	if !(speed > 0) || math.IsInf(speed, 1) {
+		return 0, fmt.Errorf("speed %v: must be a number more than 0", speed)
+	}
+	return speed, nil
 }
 
 // String says what the change did, for timelines: "remove down; add error server.recovery [promoting] (note)".

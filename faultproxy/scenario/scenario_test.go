@@ -1,4 +1,4 @@
-package faultproxy_test
+package scenario_test
 
 import (
 	"context"
@@ -6,6 +6,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -15,17 +16,18 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/faultproxy/scenario"
 	"github.com/pgtriage/pgtriage/internal/pgtest"
 )
 
 // TestBuiltinScenarios: every built-in parses, lasts, and ends with no fault in force (plan checks that).
 func TestBuiltinScenarios(t *testing.T) {
 	want := []string{"connection-storm", "failover", "firewall", "flaky", "maintenance", "scale", "slow"}
-	if got := faultproxy.Builtins(); strings.Join(got, ",") != strings.Join(want, ",") {
+	if got := scenario.Builtins(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("built-ins %v, want %v", got, want)
 	}
 	for _, name := range want {
-		s, err := faultproxy.Builtin(name)
+		s, err := scenario.Builtin(name)
 		if err != nil {
 			t.Errorf("%s: %v", name, err)
 			continue
@@ -33,12 +35,12 @@ func TestBuiltinScenarios(t *testing.T) {
 		if s.Name != name || s.Description == "" || s.Duration() < 5*time.Second || s.Duration() > time.Minute {
 			t.Errorf("%s: name %q, description %q, duration %s", name, s.Name, s.Description, s.Duration())
 		}
-		src, ok := faultproxy.BuiltinSource(name)
+		src, ok := scenario.BuiltinSource(name)
 		if !ok || !strings.HasPrefix(string(src), "# ") {
 			t.Errorf("%s: the source should open with a comment that says what it stands for:\n%s", name, src)
 		}
 	}
-	if _, err := faultproxy.Builtin("failvoer"); err == nil || !strings.Contains(err.Error(), "built in: connection-storm, failover") {
+	if _, err := scenario.Builtin("failvoer"); err == nil || !strings.Contains(err.Error(), "built in: connection-storm, failover") {
 		t.Errorf("unknown built-in: %v", err)
 	}
 }
@@ -59,7 +61,7 @@ func TestScenarioErrors(t *testing.T) {
 		if !ok {
 			t.Fatalf("%s: first line must be # want: ERROR", file)
 		}
-		_, err = faultproxy.ParseScenario(filepath.Base(file), data)
+		_, err = scenario.Parse(filepath.Base(file), data)
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%s:\n got  %v\n want %s", file, err, want)
 		}
@@ -84,7 +86,7 @@ steps:
   - at: 3.5s
     remove: [slow]
 `
-	s, err := faultproxy.ParseScenario("custom.yaml", []byte(src))
+	s, err := scenario.Parse("custom.yaml", []byte(src))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -100,15 +102,15 @@ steps:
 	}
 	// The same file as JSON is accepted too; without a name, the scenario is named after the file.
 	js := `{"steps": [{"at": "0s", "add": [{"kind": "blackhole"}], "for": "1s"}]}`
-	if s, err := faultproxy.ParseScenario("dir/j.json", []byte(js)); err != nil || s.Name != "j" || s.Steps[0].Add[0].Kind != faultproxy.KindBlackhole {
+	if s, err := scenario.Parse("dir/j.json", []byte(js)); err != nil || s.Name != "j" || s.Steps[0].Add[0].Kind != faultproxy.KindBlackhole {
 		t.Errorf("JSON: %v", err)
 	}
 }
 
-// FuzzParseScenario: no input makes the parser panic; whatever parses validates.
-func FuzzParseScenario(f *testing.F) {
-	for _, name := range faultproxy.Builtins() {
-		src, _ := faultproxy.BuiltinSource(name)
+// FuzzParse: no input makes the parser panic; whatever parses validates.
+func FuzzParse(f *testing.F) {
+	for _, name := range scenario.Builtins() {
+		src, _ := scenario.BuiltinSource(name)
 		f.Add(src)
 	}
 	files, _ := filepath.Glob("testdata/scenarios/bad/*.yaml")
@@ -117,7 +119,7 @@ func FuzzParseScenario(f *testing.F) {
 		f.Add(data)
 	}
 	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := faultproxy.ParseScenario("fuzz.yaml", data)
+		s, err := scenario.Parse("fuzz.yaml", data)
 		if err == nil {
 			if err := s.Validate(); err != nil {
 				t.Fatalf("parsed but does not validate: %v", err)
@@ -191,46 +193,54 @@ func (c *appClient) run(ctx context.Context, cfg *pgx.ConnConfig) {
 	}
 }
 
-// rehearseWithClients plays a built-in scenario on a proxy in front of c at the given speed while a pooled client
-// and a connection-per-query client run through it, waits until both are back, and returns the report.
-func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed float64) (*faultproxy.Rehearsal, map[string]*faultproxy.ClientExperience, []*appClient) {
-	rec := &faultproxy.Recorder{}
-	p := startProxy(t, c, faultproxy.Config{OnEvent: rec.Record, Seed: 7, DialTimeout: 2 * time.Second})
+// rehearseWithClients rehearses a built-in scenario at the given speed in front of c while a pooled client and a
+// connection-per-query client run through the proxy: the scenario starts once both have run a query, and the
+// observation ends once both are back.
+func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed float64) (*scenario.Rehearsal, map[string]*scenario.ClientExperience, []*appClient) {
+	s, err := scenario.Builtin(name)
+	if err != nil {
+		t.Fatal(err)
+	}
 	clients := []*appClient{{name: "pooled", local: "127.0.0.2", pooled: true}, {name: "fresh", local: "127.0.0.3"}}
 	ctx, stop := context.WithCancel(context.Background())
 	var wg sync.WaitGroup
 	defer func() { stop(); wg.Wait() }()
-	for _, cl := range clients {
-		cfg, err := pgx.ParseConfig(proxyConnString(p, "user=app", "password=secret", "sslmode=disable"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		wg.Go(func() { cl.run(ctx, cfg) })
-	}
-	for _, cl := range clients {
-		waitFor(t, cl.name+"'s first query", func() bool { return cl.okAfter(time.Time{}) })
-	}
-	s, err := faultproxy.Builtin(name)
+	var proxy *faultproxy.Proxy
+	r, err := scenario.Rehearse(testCtx(t), s, scenario.RehearseOptions{
+		Proxy: faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream(c), Seed: 7, DialTimeout: 2 * time.Second},
+		Speed: speed,
+		Ready: func(_ context.Context, p *faultproxy.Proxy) error {
+			proxy = p
+			for _, cl := range clients {
+				cfg, err := appConfig(p)
+				if err != nil {
+					return err
+				}
+				wg.Go(func() { cl.run(ctx, cfg) })
+			}
+			for _, cl := range clients {
+				pgtest.WaitFor(t, cl.name+"'s first query", func() bool { return cl.okAfter(time.Time{}) })
+			}
+			return nil
+		},
+		Settle: func(context.Context) error {
+			if f := proxy.Faults(); len(f) != 0 {
+				t.Errorf("faults left in force after the scenario: %+v", f)
+			}
+			over := time.Now()
+			for _, cl := range clients {
+				pgtest.WaitFor(t, cl.name+" to be back", func() bool { return cl.okAfter(over) })
+			}
+			return nil
+		},
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := time.Now()
-	timeline, err := s.Run(context.Background(), p, faultproxy.RunOptions{Speed: speed})
-	if err != nil {
-		t.Fatal(err)
+	if r.Interrupted || r.Scenario != name || r.Speed != speed {
+		t.Errorf("report of %s at %gx: %q at %gx, interrupted %v", name, speed, r.Scenario, r.Speed, r.Interrupted)
 	}
-	if f := p.Faults(); len(f) != 0 {
-		t.Errorf("faults left in force after the scenario: %+v", f)
-	}
-	last := timeline[len(timeline)-1].Time
-	for _, cl := range clients {
-		waitFor(t, cl.name+" to be back", func() bool { return cl.okAfter(last) })
-	}
-	end := time.Now()
-	stop()
-	wg.Wait()
-	r := faultproxy.NewRehearsal(s, speed, start, end, timeline, rec.Events())
-	byName := map[string]*faultproxy.ClientExperience{}
+	byName := map[string]*scenario.ClientExperience{}
 	for i := range r.Clients {
 		byName[r.Clients[i].Client] = &r.Clients[i]
 	}
@@ -246,24 +256,24 @@ func rehearseWithClients(t *testing.T, c *pgtest.Cluster, name string, speed flo
 // of a real server, and checks what the report says each client met.
 func TestScenariosWithClients(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "secret"}}})
-	tests := map[string]func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, clients []*appClient){
-		"failover": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+	tests := map[string]func(t *testing.T, pooled, fresh *scenario.ClientExperience, clients []*appClient){
+		"failover": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
 			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
-		"maintenance": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+		"maintenance": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
 			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
-		"scale": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+		"scale": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantEnded(t, pooled, "57P01")
 			wantMet(t, fresh, faultproxy.KindError, "57P03")
 		},
-		"firewall": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+		"firewall": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantUndisturbed(t, pooled)
 			wantMet(t, fresh, faultproxy.KindBlackhole, "")
 		},
-		"connection-storm": func(t *testing.T, pooled, fresh *faultproxy.ClientExperience, _ []*appClient) {
+		"connection-storm": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantUndisturbed(t, pooled)
 			wantMet(t, fresh, faultproxy.KindError, "53300")
 			// Only a share is refused: the client got sessions during the storm too.
@@ -271,10 +281,10 @@ func TestScenariosWithClients(t *testing.T) {
 				t.Errorf("fresh: %d sessions, %d failed attempts: a storm of 30-80%% should leave many sessions", fresh.Sessions, fresh.FailedAttempts)
 			}
 		},
-		"flaky": func(t *testing.T, _, fresh *faultproxy.ClientExperience, _ []*appClient) {
+		"flaky": func(t *testing.T, _, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantMet(t, fresh, faultproxy.KindReset, "")
 		},
-		"slow": func(t *testing.T, pooled, _ *faultproxy.ClientExperience, clients []*appClient) {
+		"slow": func(t *testing.T, pooled, _ *scenario.ClientExperience, clients []*appClient) {
 			wantUndisturbed(t, pooled)
 			// 200 ms each way on the query and its answer: a lower bound, whatever the machine's load.
 			if slowest := time.Duration(clients[0].slowest.Load()); slowest < 400*time.Millisecond {
@@ -282,7 +292,7 @@ func TestScenariosWithClients(t *testing.T) {
 			}
 		},
 	}
-	for _, name := range faultproxy.Builtins() {
+	for _, name := range scenario.Builtins() {
 		check := tests[name]
 		if check == nil {
 			t.Errorf("no test for built-in %s", name)
@@ -305,7 +315,7 @@ func TestScenariosWithClients(t *testing.T) {
 }
 
 // wantEnded: the client's live session was ended with code, and it came back.
-func wantEnded(t *testing.T, x *faultproxy.ClientExperience, code string) {
+func wantEnded(t *testing.T, x *scenario.ClientExperience, code string) {
 	t.Helper()
 	if x.SessionsEnded < 1 || x.Errors[code] < 1 || len(x.Disruptions) == 0 || x.Disruptions[0].Cause != "terminate "+code || !x.Back {
 		t.Errorf("%s: want a session ended with %s, then back: %+v", x.Client, code, x)
@@ -313,14 +323,14 @@ func wantEnded(t *testing.T, x *faultproxy.ClientExperience, code string) {
 }
 
 // wantMet: new connections of the client met the fault (and the error code, when given), and it came back.
-func wantMet(t *testing.T, x *faultproxy.ClientExperience, kind faultproxy.Kind, code string) {
+func wantMet(t *testing.T, x *scenario.ClientExperience, kind faultproxy.Kind, code string) {
 	t.Helper()
 	if x.Faults[kind] < 1 || code != "" && x.Errors[code] < 1 || x.FailedAttempts < 1 || !x.Back {
 		t.Errorf("%s: want attempts failed by %s %s, then back: %+v", x.Client, kind, code, x)
 	}
 }
 
-func wantUndisturbed(t *testing.T, x *faultproxy.ClientExperience) {
+func wantUndisturbed(t *testing.T, x *scenario.ClientExperience) {
 	t.Helper()
 	if x.SessionsEnded != 0 || len(x.Disruptions) != 0 {
 		t.Errorf("%s: want no disruption: %+v", x.Client, x)
@@ -330,12 +340,16 @@ func wantUndisturbed(t *testing.T, x *faultproxy.ClientExperience) {
 // TestScenarioRunCancel: a scenario stopped half-way leaves no fault in force.
 func TestScenarioRunCancel(t *testing.T) {
 	c := pgtest.Start(t, pgtest.Options{})
-	p := startProxy(t, c, faultproxy.Config{})
-	s := &faultproxy.Scenario{Name: "long", Steps: []faultproxy.Step{
+	p, err := faultproxy.Start(testCtx(t), faultproxy.Config{Listen: "127.0.0.1:0", Upstream: upstream(c)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close()
+	s := &scenario.Scenario{Name: "long", Steps: []scenario.Step{
 		{At: 0, For: time.Hour, Add: []faultproxy.Fault{{ID: "down", Kind: faultproxy.KindRefuse}}},
 	}}
 	ctx, cancel := context.WithCancel(context.Background())
-	timeline, err := s.Run(ctx, p, faultproxy.RunOptions{OnChange: func(faultproxy.Change) {
+	timeline, err := s.Run(ctx, p, scenario.RunOptions{OnChange: func(scenario.Change) {
 		if len(p.Faults()) != 1 {
 			t.Errorf("faults in force during the step: %+v", p.Faults())
 		}
@@ -347,4 +361,17 @@ func TestScenarioRunCancel(t *testing.T) {
 	if f := p.Faults(); len(f) != 0 {
 		t.Fatalf("faults left in force: %+v", f)
 	}
+}
+
+func upstream(c *pgtest.Cluster) string { return net.JoinHostPort(c.Host, strconv.Itoa(c.Port)) }
+
+// appConfig connects to p as the test servers' role app, without TLS.
+func appConfig(p *faultproxy.Proxy) (*pgx.ConnConfig, error) {
+	return pgx.ParseConfig("postgres://app:secret@" + p.Addr() + "/postgres?sslmode=disable&connect_timeout=10")
+}
+
+func testCtx(t *testing.T) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	t.Cleanup(cancel)
+	return ctx
 }

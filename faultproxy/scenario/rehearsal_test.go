@@ -1,4 +1,4 @@
-package faultproxy_test
+package scenario
 
 import (
 	"math"
@@ -15,7 +15,7 @@ import (
 func TestRehearsalDefinitions(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
 	at := func(s float64) time.Time { return t0.Add(time.Duration(s * float64(time.Second))) }
-	timeline := []faultproxy.Change{
+	timeline := []Change{
 		{Time: at(0), Added: []faultproxy.Fault{{ID: "down", Kind: faultproxy.KindRefuse}, {ID: "t", Kind: faultproxy.KindTerminate}}},
 		{Time: at(2), Removed: []string{"down"}, Added: []faultproxy.Fault{{ID: "up", Kind: faultproxy.KindError}}},
 		{Time: at(4), Removed: []string{"up"}},
@@ -51,8 +51,8 @@ func TestRehearsalDefinitions(t *testing.T) {
 	// A client without application_name is user@database from its address; it never gets back.
 	add("10.0.0.3:1", "-", 2.5, fault(2.5, faultproxy.KindError, "57P03"), closed(2.5))
 
-	r := faultproxy.NewRehearsal(&faultproxy.Scenario{Name: "hand"}, 1, t0, at(6), timeline, events)
-	got := map[string]faultproxy.ClientExperience{}
+	r := newRehearsal(&Scenario{Name: "hand"}, 1, t0, at(6), timeline, events)
+	got := map[string]ClientExperience{}
 	for _, x := range r.Clients {
 		got[x.Client] = x
 	}
