@@ -3,6 +3,8 @@ package eventlog
 import (
 	"fmt"
 	"unicode/utf8"
+
+	"github.com/pgtriage/pgtriage/probe"
 )
 
 // MaxText is the most of one text field an event keeps. Evidence, notes and server facts come from servers and
@@ -38,31 +40,29 @@ func capList(l []string) []string {
 	return out
 }
 
-// capped returns ev with every free text field capped (codes, categories and verdicts come from the catalog). The structures ev points to are shared with the other
-// sinks, so the capped ones are copies.
+// capped returns ev with every free text field capped (codes, categories and verdicts come from the catalog). The
+// structures ev points to are shared with the other sinks, so the capped ones are copies.
 func (ev Event) capped() Event {
 	ev.Target, ev.Probe, ev.Evidence, ev.Note = capText(ev.Target), capText(ev.Probe), capText(ev.Evidence), capText(ev.Note)
 	ev.Old, ev.New = capText(ev.Old), capText(ev.New)
-	if ev.Outage != nil {
-		o := *ev.Outage
-		o.Reasons, o.Steps = capList(o.Reasons), capList(o.Steps)
-		ev.Outage = &o
-	}
-	if ev.Diagnosis != nil {
-		d := *ev.Diagnosis
+	ev.Outage = cappedCopy(ev.Outage, func(o *Outage) { o.Reasons, o.Steps = capList(o.Reasons), capList(o.Steps) })
+	ev.Diagnosis = cappedCopy(ev.Diagnosis, func(d *probe.Diagnosis) {
 		d.Summary, d.Evidence, d.SQLState, d.ClientAddress = capText(d.Summary), capText(d.Evidence), capText(d.SQLState), capText(d.ClientAddress)
 		d.Steps = capList(d.Steps)
-		ev.Diagnosis = &d
-	}
-	if ev.Cert != nil {
-		c := *ev.Cert
-		c.Fingerprint, c.Subject = capText(c.Fingerprint), capText(c.Subject)
-		ev.Cert = &c
-	}
-	if ev.Server != nil {
-		s := *ev.Server
+	})
+	ev.Cert = cappedCopy(ev.Cert, func(c *CertInfo) { c.Fingerprint, c.Subject = capText(c.Fingerprint), capText(c.Subject) })
+	ev.Server = cappedCopy(ev.Server, func(s *ServerFacts) {
 		s.StartTime, s.Role, s.Addresses, s.Cert = capText(s.StartTime), capText(s.Role), capText(s.Addresses), capText(s.Cert)
-		ev.Server = &s
-	}
+	})
 	return ev
+}
+
+// cappedCopy returns a copy of *p with capFields applied, or nil.
+func cappedCopy[T any](p *T, capFields func(*T)) *T {
+	if p == nil {
+		return nil
+	}
+	c := *p
+	capFields(&c)
+	return &c
 }
