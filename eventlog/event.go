@@ -5,7 +5,7 @@
 //
 //	log, existing, err := eventlog.Open("events.jsonl", fold) // fold sees every event an earlier run wrote
 //	err = log.Record(eventlog.Event{Time: time.Now(), Type: eventlog.EventWatchStart})
-//	events, skipped, err := eventlog.ReadEvents(f)           // for a report
+//	stats, err := eventlog.Scan(f, fold)                     // for a report, one event at a time
 package eventlog
 
 import (

@@ -21,7 +21,7 @@ func FuzzReadEvents(f *testing.F) {
 		if lines := bytes.Count(b, []byte("\n")) + 1; len(events)+skipped > lines {
 			t.Fatalf("%d events and %d skipped in %d lines", len(events), skipped, lines)
 		}
-		good, err := scanLines(bytes.NewReader(b), func(Event) {}, func() {})
+		good, err := scanLines(bytes.NewReader(b), func(Event) {}, &Stats{}, false)
 		if err != nil || good > int64(len(b)) || good > 0 && b[good-1] != '\n' {
 			t.Fatalf("offset %d of %d (%v)", good, len(b), err)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"strings"
 	"sync"
 	"time"
 )
@@ -18,6 +19,7 @@ type Log struct {
 
 	mu     sync.Mutex
 	f      *os.File
+	end    int64 // where the next line goes: the end of the last whole line
 	buf    []byte
 	dirty  bool
 	closed bool
@@ -33,69 +35,96 @@ const syncEvery = time.Second
 
 // Existing is what Open found in a log an earlier run wrote.
 type Existing struct {
-	Skipped int // lines that were not events
-	// Note says what was repaired, e.g. a torn last line cut off.
+	Stats
+	// Note says what was repaired or skipped, e.g. a torn last line cut off.
 	Note string
 }
 
 // Open opens the log at path, creating it if needed, locks it against a second writer, and calls each (when not nil)
 // for every event an earlier run wrote, in order, so that a caller folds a long log in constant memory.
+//
+// Open takes only a regular file (not a symbolic link) that is empty or holds watch events, its first line an event:
+// a mistyped --events must not make watch append to, or cut the last line of, a file of something else.
 // A last line without its newline was torn by a crash during its write: it is cut off (Existing.Note says so) so
 // that the next event starts a line of its own. Lines that are not events are skipped and counted.
 func Open(path string, each func(Event)) (*Log, Existing, error) {
 	var ex Existing
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	f, err := openFile(path)
 	if err != nil {
 		return nil, ex, err
 	}
-	if err := lock(f, path); err != nil {
+	l, err := open(f, path, each, &ex)
+	if err != nil {
 		f.Close()
 		return nil, ex, err
+	}
+	return l, ex, nil
+}
+
+func open(f *os.File, path string, each func(Event), ex *Existing) (*Log, error) {
+	if fi, err := f.Stat(); err != nil {
+		return nil, err
+	} else if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%s is not a regular file (%s)", path, fi.Mode().Type())
+	}
+	if err := lock(f, path); err != nil {
+		return nil, err
 	}
 	if each == nil {
 		each = func(Event) {}
 	}
-	good, err := scanLines(f, each, func() { ex.Skipped++ })
+	good, err := scanLines(f, each, &ex.Stats, true)
 	if err != nil {
-		f.Close()
-		return nil, ex, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s %w", path, err)
 	}
+	var notes []string
 	end, err := f.Seek(0, io.SeekEnd)
 	if err != nil {
-		f.Close()
-		return nil, ex, err
+		return nil, err
 	}
 	if good < end {
 		if err := f.Truncate(good); err != nil {
-			f.Close()
-			return nil, ex, fmt.Errorf("%s: cut the torn last line: %w", path, err)
+			return nil, fmt.Errorf("%s: cut the torn last line: %w", path, err)
 		}
-		ex.Note = fmt.Sprintf("the last line of %s was torn (%d bytes without a newline) and was cut off", path, end-good)
+		notes = append(notes, fmt.Sprintf("the last line of %s was torn (%d bytes without a newline) and was cut off", path, end-good))
 	}
-	if _, err := f.Seek(good, io.SeekStart); err != nil {
-		f.Close()
-		return nil, ex, err
+	if ex.TooLong > 0 {
+		notes = append(notes, fmt.Sprintf("%s: %d lines longer than %d bytes were skipped", path, ex.TooLong, MaxLine))
 	}
-	l := &Log{path: path, f: f, stop: make(chan struct{}), done: make(chan struct{})}
+	ex.Note = strings.Join(notes, "; ")
+	l := &Log{path: path, f: f, end: good, stop: make(chan struct{}), done: make(chan struct{})}
 	go l.syncLoop()
-	return l, ex, nil
+	return l, nil
 }
 
-// Record appends an event as one line.
+// Record appends an event as one line, its free text capped at MaxText. A write that fails leaves no part of the
+// line behind: the file is cut back to the end of the last whole line, so the next event starts a line of its own.
 func (l *Log) Record(ev Event) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
 		return errors.New("event log is closed")
 	}
-	b, err := json.Marshal(ev)
+	b, err := json.Marshal(ev.capped())
 	if err != nil {
 		return err
 	}
+	if len(b) >= MaxLine {
+		return fmt.Errorf("%s: a %s event of %d bytes is longer than a line may be (%d)", l.path, ev.Type, len(b), MaxLine)
+	}
 	l.buf = append(append(l.buf[:0], b...), '\n')
-	if _, err := l.f.Write(l.buf); err != nil {
+	n, err := l.f.WriteAt(l.buf, l.end)
+	if err != nil {
+		// n may say 0 when part of the line was written (os.File.WriteAt drops the count of a write that failed
+		// midway), so the file is cut back in every case.
+		if terr := l.f.Truncate(l.end); terr != nil {
+			// The torn line stays until the next Open cuts it; events after it would be glued to it.
+			l.closed = true
+			return fmt.Errorf("%s: %w; cutting what was written: %w (no more events are written)", l.path, err, terr)
+		}
 		return fmt.Errorf("%s: %w", l.path, err)
 	}
+	l.end += int64(n)
 	l.dirty = true
 	return nil
 }

@@ -7,8 +7,6 @@ import (
 	"io"
 	"strings"
 	"time"
-
-	"github.com/pgtriage/pgtriage/eventlog"
 )
 
 // Options shape the page.
@@ -16,17 +14,18 @@ type Options struct {
 	Title string // default "pgtriage watch report"
 	// Source names the event log in the page.
 	Source string
-	// Skipped is how many lines of the log were not events, said in the page.
-	Skipped int
+	// Skipped is how many lines of the log were not events, TooLong how many of them were too long to be events
+	// (eventlog.Stats), said in the page.
+	Skipped, TooLong int
 }
 
-// Write renders the events as one HTML page.
-func Write(w io.Writer, events []eventlog.Event, opts Options) error {
+// Write ends the fold and renders it as one HTML page; nothing is to be added after it.
+func (f *Folder) Write(w io.Writer, opts Options) error {
 	if opts.Title == "" {
 		opts.Title = "pgtriage watch report"
 	}
-	m := build(events)
-	return page.Execute(w, newView(m, opts))
+	f.finish()
+	return page.Execute(w, newView(f, opts))
 }
 
 // Geometry of the SVG charts, in CSS pixels.
@@ -66,7 +65,7 @@ var markerColor = map[string]string{"restart": "#111827", "role": "#7c3aed", "ad
 
 type view struct {
 	Title, Source, Range, Generated string
-	Skipped                         int
+	Skipped, TooLong                int
 	Width, Height, LatHeight        int
 	PlotX0, PlotX1, PlotW           int
 	Ticks                           []tick
@@ -75,7 +74,8 @@ type view struct {
 	Legend                          []legendItem
 	Summary                         []summaryRow
 	Outages                         []outageRow
-	Escalations                     int
+	// OutageCount and Escalations count every outage of the log; Unlisted are the earlier ones the table leaves out.
+	OutageCount, Escalations, Unlisted int
 }
 
 type tick struct {
@@ -124,34 +124,37 @@ type outageRow struct {
 	Open                                                          bool
 }
 
-func newView(m *model, opts Options) *view {
-	v := &view{Title: opts.Title, Source: opts.Source, Skipped: opts.Skipped, Width: chartW, PlotX0: labelW, PlotX1: plotX1, PlotW: plotX1 - labelW,
+func newView(f *Folder, opts Options) *view {
+	v := &view{Title: opts.Title, Source: opts.Source, Skipped: opts.Skipped, TooLong: opts.TooLong, Width: chartW, PlotX0: labelW, PlotX1: plotX1, PlotW: plotX1 - labelW,
 		Generated: time.Now().UTC().Format(time.RFC3339)}
-	if m.from.IsZero() {
+	if f.from.IsZero() {
 		return v
 	}
-	v.Range = m.from.UTC().Format("2006-01-02 15:04:05") + " to " + m.to.UTC().Format("2006-01-02 15:04:05") + " UTC (" + human(m.to.Sub(m.from)) + ")"
-	total := m.to.Sub(m.from)
+	v.Range = f.from.UTC().Format("2006-01-02 15:04:05") + " to " + f.to.UTC().Format("2006-01-02 15:04:05") + " UTC (" + human(f.to.Sub(f.from)) + ")"
+	total := f.to.Sub(f.from)
 	if total <= 0 {
 		total = time.Second
 	}
 	x := func(t time.Time) float64 {
-		return labelW + float64(t.Sub(m.from))/float64(total)*float64(plotX1-labelW)
+		return labelW + float64(t.Sub(f.from))/float64(total)*float64(plotX1-labelW)
 	}
-	v.Ticks = ticks(m.from, m.to, x)
+	v.Ticks = ticks(f.from, f.to, x)
 	seenCat := map[string]bool{}
-	for i, td := range m.targets {
+	for i, td := range f.targets {
 		y := float64(axisH + i*rowH)
 		r := row{Y: y, BarY: y + (rowH-barH)/2, TextY: y + rowH/2 + 4, Name: td.name}
 		for _, s := range td.observed {
 			r.Observed = append(r.Observed, rect{X: x(s.from), W: max(x(s.to)-x(s.from), minWidth), Color: "#86d39a",
 				Tip: "observed " + clock(s.from) + " to " + clock(s.to)})
 		}
-		for _, o := range td.outages {
-			seenCat[o.Category] = true
-			tip := fmt.Sprintf("%s: down %s to %s (%s), %s, verdict %s", td.name, clock(o.Start), clock(o.End), human(o.End.Sub(o.Start)), o.Cause, o.Verdict)
-			r.Outages = append(r.Outages, rect{X: x(o.Start), W: max(x(o.End)-x(o.Start), minWidth), Color: colorOf(o.Category),
-				Tip: tip, Class: "outage " + o.Verdict, Cause: string(o.Cause)})
+		for _, b := range td.bars {
+			seenCat[b.category] = true
+			tip := fmt.Sprintf("%s: down %s to %s (%s), %s, verdict %s", td.name, clock(b.from), clock(b.to), human(b.duration()), b.cause, b.verdict)
+			if b.n > 1 {
+				tip = fmt.Sprintf("%s: %d outages %s to %s, the longest %s (%s), %s", td.name, b.n, clock(b.from), clock(b.to), human(b.longest), b.cause, b.verdict)
+			}
+			r.Outages = append(r.Outages, rect{X: x(b.from), W: max(x(b.to)-x(b.from), minWidth), Color: colorOf(b.category),
+				Tip: tip, Class: "outage " + b.verdict, Cause: string(b.cause)})
 		}
 		for _, mk := range td.markers {
 			r.Markers = append(r.Markers, rect{X: x(mk.at) - 1, W: 2, Color: markerColor[mk.kind], Tip: clock(mk.at) + " " + mk.label, Kind: mk.kind})
@@ -159,25 +162,14 @@ func newView(m *model, opts Options) *view {
 		v.Rows = append(v.Rows, r)
 
 		avail, seen := td.availability()
-		sr := summaryRow{Name: td.name, Observed: human(seen), Availability: fmt.Sprintf("%.3f%%", avail*100), Outages: len(td.outages)}
-		var down time.Duration
-		for _, o := range td.outages {
-			down += o.End.Sub(o.Start)
-			if o.Verdict == eventlog.VerdictEscalate {
-				sr.Escalate++
-			}
-		}
-		sr.Down = human(down)
-		for _, mk := range td.markers {
-			if mk.kind == "restart" {
-				sr.Restarts++
-			}
-		}
-		v.Summary = append(v.Summary, sr)
+		v.Summary = append(v.Summary, summaryRow{Name: td.name, Observed: human(seen), Availability: fmt.Sprintf("%.3f%%", avail*100),
+			Outages: td.outages, Escalate: td.escalate, Restarts: td.restarts, Down: human(td.down)})
 		v.LatRows = append(v.LatRows, latencyRow(i, td, x))
+		v.OutageCount += td.outages
+		v.Escalations += td.escalate
 	}
-	v.Height = axisH + len(m.targets)*rowH + 6
-	v.LatHeight = axisH + len(m.targets)*latRowH + 6
+	v.Height = axisH + len(f.targets)*rowH + 6
+	v.LatHeight = axisH + len(f.targets)*latRowH + 6
 	for _, cat := range []string{"availability", "limits", "timeout", "tls", "login", "firewall", "dns", "configuration"} {
 		if seenCat[cat] {
 			v.Legend = append(v.Legend, legendItem{categoryColor[cat], cat})
@@ -187,7 +179,8 @@ func newView(m *model, opts Options) *view {
 	if len(seenCat) > 0 {
 		v.Legend = append(v.Legend, legendItem{unknownColor, "other"})
 	}
-	for _, o := range m.outages {
+	v.Unlisted = f.unlisted
+	for _, o := range f.listed {
 		or := outageRow{Target: o.target, Start: clock(o.Start), End: clock(o.End), Duration: human(o.End.Sub(o.Start)),
 			Cause: string(o.Cause), Category: o.Category, Color: colorOf(o.Category), Verdict: o.Verdict, Reasons: o.Reasons,
 			Steps: o.Steps, Open: o.open}
@@ -196,9 +189,6 @@ func newView(m *model, opts Options) *view {
 			codes = append(codes, fmt.Sprintf("%s ×%d", c.Code, c.Count))
 		}
 		or.Codes = strings.Join(codes, ", ")
-		if o.Verdict == eventlog.VerdictEscalate {
-			v.Escalations++
-		}
 		v.Outages = append(v.Outages, or)
 	}
 	return v
@@ -209,15 +199,15 @@ func latencyRow(i int, td *targetData, x func(time.Time) float64) latRow {
 	y := float64(axisH + i*latRowH)
 	lr := latRow{Y: y, TextY: y + 18, BaseY: y + latRowH - 6, Name: td.name}
 	s := td.latency
-	if len(s.at) == 0 {
+	if len(s) == 0 {
 		lr.Max = "no samples"
 		return lr
 	}
 	// The scale follows the medians, so that one slow period does not flatten the rest; a 90th percentile above it
 	// is drawn at the top, and the label says so (the points' tooltips keep the true values).
 	top, p90top := 0.0, 0.0
-	for j := range s.p50 {
-		top, p90top = max(top, s.p50[j]), max(p90top, s.p90[j])
+	for _, p := range s {
+		top, p90top = max(top, p.p50), max(p90top, p.p90)
 	}
 	top = niceCeil(min(max(top*2, 0.5), max(p90top, 0.5)))
 	lr.Max = fmt.Sprintf("0 to %g ms", top)
@@ -225,15 +215,21 @@ func latencyRow(i int, td *targetData, x func(time.Time) float64) latRow {
 		lr.Max += ", 90th percentile clipped"
 	}
 	yOf := func(v float64) float64 { return lr.BaseY - min(v, top)/top*(latRowH-14) }
-	// A period with no sample (an outage, or watch not running) breaks the lines.
+	// A gap in the summaries (an outage, or watch not running) breaks the lines.
 	var p50, p90 []string
-	for j, at := range s.at {
-		if j == 0 || at.Sub(s.at[j-1]) > s.period[j]*3/2 {
+	gaps := td.gaps
+	for j, p := range s {
+		broken := j == 0
+		for len(gaps) > 0 && gaps[0].from.Before(p.at) {
+			broken = broken || !gaps[0].from.Before(s[j-1].at)
+			gaps = gaps[1:]
+		}
+		if broken {
 			p50, p90 = append(p50, ""), append(p90, "")
 		}
-		p50[len(p50)-1] += fmt.Sprintf("%.1f,%.1f ", x(at), yOf(s.p50[j]))
-		p90[len(p90)-1] += fmt.Sprintf("%.1f,%.1f ", x(at), yOf(s.p90[j]))
-		lr.Points = append(lr.Points, point{X: x(at), Y: yOf(s.p50[j]), Tip: fmt.Sprintf("%s p50 %.2f ms, p90 %.2f ms", clock(at), s.p50[j], s.p90[j])})
+		p50[len(p50)-1] += fmt.Sprintf("%.1f,%.1f ", x(p.at), yOf(p.p50))
+		p90[len(p90)-1] += fmt.Sprintf("%.1f,%.1f ", x(p.at), yOf(p.p90))
+		lr.Points = append(lr.Points, point{X: x(p.at), Y: yOf(p.p50), Tip: fmt.Sprintf("%s p50 %.2f ms, p90 %.2f ms", clock(p.at), p.p50, p.p90)})
 	}
 	lr.P50, lr.P90 = p50, p90
 	return lr
@@ -256,29 +252,60 @@ func niceCeil(v float64) float64 {
 	return 10 * p
 }
 
-// ticks puts about eight labelled ticks on the time axis, at round times.
+// maxTicks bounds the labelled ticks of the time axis, for a log of a minute or of years.
+const maxTicks = 8
+
+// tickSteps are the round steps of the time axis up to a week; longer spans go by months and years.
+var tickSteps = []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
+	time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour,
+	2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour}
+
+// tickMonths are the steps in months beyond a week; longer spans go by years.
+var tickMonths = []int{1, 3, 6}
+
+// ticks puts at most maxTicks labelled ticks on the time axis, at round times: whole seconds to weeks, the first of
+// a month, of a year.
 func ticks(from, to time.Time, x func(time.Time) float64) []tick {
-	steps := []time.Duration{time.Second, 2 * time.Second, 5 * time.Second, 10 * time.Second, 15 * time.Second, 30 * time.Second,
-		time.Minute, 2 * time.Minute, 5 * time.Minute, 10 * time.Minute, 15 * time.Minute, 30 * time.Minute, time.Hour,
-		2 * time.Hour, 3 * time.Hour, 6 * time.Hour, 12 * time.Hour, 24 * time.Hour, 48 * time.Hour, 7 * 24 * time.Hour}
-	total := to.Sub(from)
-	step := steps[len(steps)-1]
-	for _, s := range steps {
-		if total/s <= 8 {
-			step = s
+	from, to = from.UTC(), to.UTC()
+	total := to.Sub(from) // saturates beyond 292 years: the calendar decides there
+	var out []tick
+	add := func(t time.Time, layout string) {
+		if !t.Before(from) && x(t) <= plotX1-25 { // a label at the right edge would be cut
+			out = append(out, tick{X: x(t), Label: t.Format(layout)})
+		}
+	}
+	for _, step := range tickSteps {
+		if total/step < maxTicks {
+			layout := "15:04:05"
+			if total > 24*time.Hour {
+				layout = "Jan 2 15:04"
+			}
+			for t := from.Truncate(step); !t.After(to); t = t.Add(step) {
+				add(t, layout)
+			}
+			return out
+		}
+	}
+	// A month is at least 28 days: n months fit fewer than maxTicks times in total when maxTicks*n*28 days do.
+	months, layout := 0, "Jan 2006"
+	for _, m := range tickMonths {
+		if total < time.Duration(maxTicks*m*28)*24*time.Hour {
+			months = m
 			break
 		}
 	}
-	layout := "15:04:05"
-	if total > 24*time.Hour {
-		layout = "Jan 2 15:04"
+	if months == 0 {
+		years := int(niceCeil(float64(to.Year()-from.Year()) / (maxTicks - 1)))
+		months, layout = 12*max(years, 1), "2006"
 	}
-	var out []tick
-	for t := from.UTC().Truncate(step); !t.After(to); t = t.Add(step) {
-		if t.Before(from) || x(t) > plotX1-25 { // a label at the right edge would be cut
-			continue
+	// From January of a year that is a multiple of the step, so that the labels are round: 2020, 2025, 2030.
+	first := time.Date(from.Year()-from.Year()%max(months/12, 1), time.January, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; ; i++ {
+		t := first.AddDate(0, i*months, 0)
+		if t.After(to) {
+			break
 		}
-		out = append(out, tick{X: x(t), Label: t.Format(layout)})
+		add(t, layout)
 	}
 	return out
 }

@@ -144,19 +144,19 @@ func TestReportInBrowser(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	evs, skipped, err := eventlog.ReadEvents(f)
-	f.Close()
-	if err != nil || skipped != 0 {
-		t.Fatalf("read the log: %v, %d skipped", err, skipped)
-	}
-	ended := 0
-	for _, ev := range evs {
+	fold, ended := report.NewFolder(), 0
+	st, err := eventlog.Scan(f, func(ev eventlog.Event) {
+		fold.Add(ev)
 		if ev.Type == eventlog.EventOutageEnd {
 			ended++
 		}
+	})
+	f.Close()
+	if err != nil || st.Skipped != 0 {
+		t.Fatalf("read the log: %v, %d skipped", err, st.Skipped)
 	}
 	var page bytes.Buffer
-	if err := report.Write(&page, evs, report.Options{Title: "pgtriage watch: orders and billing", Source: "events.jsonl"}); err != nil {
+	if err := fold.Write(&page, report.Options{Title: "pgtriage watch: orders and billing", Source: "events.jsonl"}); err != nil {
 		t.Fatal(err)
 	}
 	html := page.String()

@@ -23,7 +23,7 @@ type Metrics struct {
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
 	idleCuts                                *prometheus.CounterVec
-	dropped                                 prometheus.Counter
+	dropped, sinkErrors                     prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
 
@@ -53,9 +53,11 @@ func NewMetrics() *Metrics {
 		idleCuts:       c("pgtriage_idle_cuts_total", "Idle sessions (--idle-probe) cut on the path while the target was up, by how: silent or reset.", "target", "kind"),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
 			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
+		sinkErrors: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_sink_write_errors_total",
+			Help: "Events a sink failed to write (the event log on a full disk): they are not in it."}),
 	}
 	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.poolerFailures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.idleCuts, m.dropped}
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.idleCuts, m.dropped, m.sinkErrors}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m

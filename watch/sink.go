@@ -36,10 +36,14 @@ type sinkWriter struct {
 	lost    atomic.Int64 // in all
 	done    chan struct{}
 	err     error // the sink's first error; read after done
+	failing bool  // the last write failed
+	// failed is told of every failed write at once, a full disk must not wait for the exit to be known; first says
+	// that the write before it succeeded.
+	failed func(s Sink, err error, first bool)
 }
 
-func newSinkWriter(s Sink, size int) *sinkWriter {
-	sw := &sinkWriter{sink: s, q: make(chan eventlog.Event, size), done: make(chan struct{})}
+func newSinkWriter(s Sink, size int, failed func(s Sink, err error, first bool)) *sinkWriter {
+	sw := &sinkWriter{sink: s, q: make(chan eventlog.Event, size), done: make(chan struct{}), failed: failed}
 	go sw.run()
 	return sw
 }
@@ -71,9 +75,14 @@ func (sw *sinkWriter) run() {
 }
 
 func (sw *sinkWriter) record(ev eventlog.Event) {
-	if err := sw.sink.Record(ev); err != nil && sw.err == nil {
-		sw.err = err
+	err := sw.sink.Record(ev)
+	if err != nil {
+		if sw.err == nil {
+			sw.err = err
+		}
+		sw.failed(sw.sink, err, !sw.failing)
 	}
+	sw.failing = err != nil
 }
 
 // drain closes the queue and waits until the sink has written it, or until deadline; it returns what went wrong.

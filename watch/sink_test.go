@@ -2,6 +2,7 @@ package watch_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"strings"
@@ -205,5 +206,50 @@ func TestSinkOverflow(t *testing.T) {
 	final, _ := scrape(t, m).value("pgtriage_watch_events_dropped_total", map[string]string{})
 	if told == 0 || float64(told) != final {
 		t.Errorf("the sink was told of %d dropped events, the metric says %v", told, final)
+	}
+}
+
+// TestSinkWriteError: a sink that cannot write (the event log on a full disk) is told of at once, while watching
+// goes on, once for a series of failures, and every failed write is counted in the metrics.
+func TestSinkWriteError(t *testing.T) {
+	pgtest.Isolate(t)
+	tg := target(t, fmt.Sprintf("host=127.0.0.1 port=%d user=app dbname=postgres connect_timeout=5 sslmode=disable", refusedPort(t)))
+	full := errors.New("no space left on device")
+	failing := watch.SinkFunc(func(eventlog.Event) error { return full })
+	told := make(chan error, 100)
+	rec := newRecorder()
+	m := watch.NewMetrics()
+	opts := fast()
+	opts.Metrics, opts.Sinks = m, []watch.Sink{failing, rec}
+	opts.SinkError = func(s watch.Sink, err error) { told <- err }
+	stop := runUntil(t, []watch.Target{tg}, opts)
+
+	rec.waitFor(t, 0, "outage_diagnosis", func(ev eventlog.Event) bool { return ev.Type == eventlog.EventOutageDiagnose })
+	select {
+	case err := <-told:
+		if !errors.Is(err, full) {
+			t.Errorf("told of %v", err)
+		}
+	default:
+		t.Fatal("the failed write was not told while watching")
+	}
+	// watch_start, outage_start and outage_diagnosis failed at least; the recorder saw the last before the failing sink
+	// perhaps did, so wait for the count.
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		n, _ := scrape(t, m).value("pgtriage_watch_sink_write_errors_total", map[string]string{})
+		if n >= 3 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("pgtriage_watch_sink_write_errors_total = %v, want at least 3", n)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if len(told) != 0 {
+		t.Errorf("told %d more times of the same series of failures", len(told))
+	}
+	if err := stop(); !errors.Is(err, full) {
+		t.Errorf("Run: %v", err)
 	}
 }

@@ -47,6 +47,11 @@ type Options struct {
 	Metrics *Metrics
 	// Sinks receive every event, in order for each target, each from a goroutine of its own (see Sink).
 	Sinks []Sink
+	// SinkError, when set, is told at once when a sink fails to write an event (the event log on a full disk): of
+	// the first failure after a success, so that a disk that stays full is told once, not for every event. Every
+	// failed write is counted in pgtriage_watch_sink_write_errors_total, and Run returns each sink's first error.
+	// It is called from the sink's goroutine.
+	SinkError func(Sink, error)
 	// SinkQueue is how many events a sink may fall behind before its events are dropped (default 4096).
 	SinkQueue int
 	// DiagnoseParallel bounds how many probe.Run diagnoses run at once (default 4).

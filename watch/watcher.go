@@ -93,7 +93,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	w.ctx = ctx
 	w.sinks = w.sinks[:0]
 	for _, s := range w.opts.Sinks {
-		w.sinks = append(w.sinks, newSinkWriter(s, w.opts.SinkQueue))
+		w.sinks = append(w.sinks, newSinkWriter(s, w.opts.SinkQueue, w.sinkFailed))
 	}
 	now := time.Now()
 	w.restore(now)
@@ -134,6 +134,14 @@ func (w *Watcher) emit(ev eventlog.Event) {
 		if !sw.offer(ev) {
 			w.opts.Metrics.dropped.Inc()
 		}
+	}
+}
+
+// sinkFailed counts a failed write of a sink and tells Options.SinkError of the first of a series.
+func (w *Watcher) sinkFailed(s Sink, err error, first bool) {
+	w.opts.Metrics.sinkErrors.Inc()
+	if first && w.opts.SinkError != nil {
+		w.opts.SinkError(s, err)
 	}
 }
 

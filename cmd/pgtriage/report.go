@@ -30,15 +30,19 @@ held session's latency over time.`,
 				return &exitError{Code: usageExit, Err: err}
 			}
 			defer f.Close()
-			events, skipped, err := eventlog.ReadEvents(f)
+			fold := htmlreport.NewFolder()
+			st, err := eventlog.Scan(f, fold.Add)
 			if err != nil {
 				return usageError("%s: %w", args[0], err)
 			}
-			if len(events) == 0 {
-				return usageError("%s: no watch events (%d lines skipped)", args[0], skipped)
+			if st.Events == 0 {
+				return usageError("%s: no watch events (%d lines skipped)", args[0], st.Skipped)
+			}
+			if p := st.Problems(); p != "" {
+				fmt.Fprintf(cmd.ErrOrStderr(), "pgtriage report: %s: %s\n", args[0], p)
 			}
 			var page bytes.Buffer
-			if err := htmlreport.Write(&page, events, htmlreport.Options{Title: title, Source: filepath.Base(args[0]), Skipped: skipped}); err != nil {
+			if err := fold.Write(&page, htmlreport.Options{Title: title, Source: filepath.Base(args[0]), Skipped: st.Skipped, TooLong: st.TooLong}); err != nil {
 				return &exitError{Code: 1, Err: err}
 			}
 			if output == "" || output == "-" {
@@ -50,7 +54,7 @@ held session's latency over time.`,
 				return &exitError{Code: 1, Err: err}
 			}
 			if output != "" && output != "-" {
-				fmt.Fprintf(cmd.ErrOrStderr(), "pgtriage report: %d events, %d targets: %s\n", len(events), countTargets(events), output)
+				fmt.Fprintf(cmd.ErrOrStderr(), "pgtriage report: %d events, %d targets: %s\n", fold.Events(), fold.Targets(), output)
 			}
 			return nil
 		},
@@ -58,14 +62,4 @@ held session's latency over time.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "the HTML file to write (default: standard output)")
 	cmd.Flags().StringVar(&title, "title", "", "the page's title")
 	return cmd
-}
-
-func countTargets(events []eventlog.Event) int {
-	seen := map[string]bool{}
-	for _, ev := range events {
-		if ev.Target != "" {
-			seen[ev.Target] = true
-		}
-	}
-	return len(seen)
 }

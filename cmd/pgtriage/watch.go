@@ -153,6 +153,9 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		}
 	}
 	opts.Metrics = watch.NewMetrics()
+	opts.SinkError = func(_ watch.Sink, err error) {
+		fmt.Fprintln(errOut, "pgtriage watch: an event was not written:", err)
+	}
 	if metricsAddr != "" {
 		ln, err := net.Listen("tcp", metricsAddr)
 		if err != nil {

@@ -176,6 +176,7 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"watch", "--config", badConfig}, "field intervall not found"},
 		{[]string{"watch", "--config", filepath.Join(dir, "missing.yml")}, "no such file"},
 		{[]string{"watch", "--metrics-addr", "256.0.0.1:1", "host=localhost"}, "--metrics-addr"},
+		{[]string{"watch", "--events", noEvents, "host=localhost"}, "is not a watch event log"},
 		{[]string{"report", filepath.Join(dir, "missing.jsonl")}, "no such file"},
 		{[]string{"report", noEvents}, "no watch events (2 lines skipped)"},
 		{[]string{"report"}, "accepts 1 arg"},
@@ -188,5 +189,8 @@ func TestWatchUsage(t *testing.T) {
 		if strings.Contains(out+errOut, "hunter2") {
 			t.Errorf("%q: the password in the output", tt.args)
 		}
+	}
+	if b, _ := os.ReadFile(noEvents); string(b) != "not an event\n{\"a\":1}\n" {
+		t.Errorf("watch --events changed a file that is not an event log: %q", b)
 	}
 }
