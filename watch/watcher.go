@@ -144,3 +144,18 @@ func sleep(ctx context.Context, tm *time.Timer, d time.Duration) bool {
 		return true
 	}
 }
+
+// Ready says whether every target has a first result (up or down), so that a scrape sees the whole fleet; with
+// the reason when not.
+func (w *Watcher) Ready() (bool, string) {
+	waiting := 0
+	for _, t := range w.targets {
+		if t.status().State == StateUnknown {
+			waiting++
+		}
+	}
+	if waiting > 0 {
+		return false, fmt.Sprintf("Not ready: %d of %d targets have no result yet", waiting, len(w.targets))
+	}
+	return true, "Ready"
+}

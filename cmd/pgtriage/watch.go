@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -20,9 +19,10 @@ import (
 
 func newWatchCmd(d deps) *cobra.Command {
 	var (
-		configFile, eventsFile, metricsAddr string
-		opts                                watch.Options
-		duration                            time.Duration
+		configFile, eventsFile string
+		web                    exporterFlags
+		opts                   watch.Options
+		duration               time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "watch [flags] [CONNSTRING...]",
@@ -38,8 +38,9 @@ than --max-outages outages within --window; the next steps come with it. Server 
 changes behind DNS, promotions and certificate changes are events too.
 
 On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
-every event to a JSON Lines file (continued on the next start: open outages go on); --metrics-addr
-serves Prometheus metrics. SIGINT or SIGTERM stop watch cleanly, the event log synced.
+every event to a JSON Lines file (continued on the next start: open outages go on);
+--web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
+(exporter-toolkit's format); /-/ready answers 200 once every target has a first result. SIGINT or SIGTERM stop watch cleanly, the event log synced.
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
@@ -49,7 +50,7 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
       conn: "host=orders.db.internal user=monitor dbname=orders sslmode=verify-full"
       interval: 5s`,
 		Example: `  pgtriage watch "host=db1 user=monitor" "host=db2 user=monitor"
-  pgtriage watch --config fleet.yml --events events.jsonl --metrics-addr :9188
+  pgtriage watch --config fleet.yml --events events.jsonl --web.listen-address :9188
   pgtriage watch --interval 5s --login-every 12 service=orders
   pgtriage report events.jsonl -o report.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,13 +59,13 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 				return &exitError{Code: usageExit, Err: err}
 			}
 			opts.Resolver = d.resolver
-			return runWatch(cmd, targets, opts, eventsFile, metricsAddr, duration)
+			return runWatch(cmd, targets, opts, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
 	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9188 or 127.0.0.1:9188")
+	web.register(f)
 	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
 	f.IntVar(&opts.LoginEvery, "login-every", 10, "a fresh login every this many intervals")
 	f.DurationVar(&opts.RetryInterval, "retry", 250*time.Millisecond, "retry period during an outage: how late an outage's end can be seen")
@@ -121,7 +122,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	return targets, nil
 }
 
-func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile, metricsAddr string, duration time.Duration) error {
+func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -156,26 +157,18 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		}
 	}
 	opts.Metrics = watch.NewMetrics()
-	if metricsAddr != "" {
-		ln, err := net.Listen("tcp", metricsAddr)
-		if err != nil {
-			return usageError("--metrics-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", opts.Metrics.Handler())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		fmt.Fprintf(errOut, "pgtriage watch: metrics at http://%s/metrics\n", ln.Addr())
-	}
+	opts.Metrics.Registry.MustRegister(buildInfo())
 	w, err := watch.New(targets, opts)
 	if err != nil {
 		return &exitError{Code: usageExit, Err: err}
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", opts.Metrics.Handler())
+	ex, err := startExporter(web, mux, w.Ready, errOut)
+	if err != nil {
+		return usageError("%w", err)
+	}
+	defer ex.stop()
 	viewDone := make(chan struct{})
 	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
 	err = w.Run(ctx)
