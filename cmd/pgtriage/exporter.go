@@ -34,7 +34,9 @@ func (e *exporterFlags) register(f *pflag.FlagSet) {
 	f.StringSliceVar(&e.alias, "metrics-addr", nil, "the same as --web.listen-address")
 }
 
-func (e *exporterFlags) addresses() []string { return append(append([]string(nil), e.listen...), e.alias...) }
+func (e *exporterFlags) addresses() []string {
+	return append(append([]string(nil), e.listen...), e.alias...)
+}
 
 // exporter is a running exporter listener.
 type exporter struct {
