@@ -106,6 +106,8 @@ type Config struct {
 	Interval   time.Duration  `yaml:"interval"`
 	LoginEvery int            `yaml:"login_every"`
 	Targets    []ConfigTarget `yaml:"targets"`
+	// Modules are the ways /probe may check a target (see Module), by name.
+	Modules map[string]Module `yaml:"modules"`
 }
 
 // ConfigTarget is one target of a Config.
@@ -142,6 +144,11 @@ func LoadConfig(path string) (*Config, error) {
 	}
 	if c.Interval < 0 || c.LoginEvery < 0 {
 		return nil, fmt.Errorf("%s: interval and login_every must not be negative", path)
+	}
+	for name, m := range c.Modules {
+		if m.Timeout < 0 {
+			return nil, fmt.Errorf("%s: module %s: timeout must not be negative", path, name)
+		}
 	}
 	return &c, nil
 }

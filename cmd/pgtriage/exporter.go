@@ -74,6 +74,7 @@ func startExporter(e exporterFlags, mux *http.ServeMux, ready func() (bool, stri
 		Profiling:   "false",
 		Links: []web.LandingLinks{
 			{Address: "/metrics", Text: "Metrics"},
+			{Address: "/probe?target=NAME", Text: "Probe", Description: "one check of a target of the config file, blackbox_exporter's way"},
 			{Address: "/-/healthy", Text: "Health", Description: "200 while the process runs"},
 			{Address: "/-/ready", Text: "Readiness", Description: "200 once every target has a first result"},
 		},

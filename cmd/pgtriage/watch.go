@@ -54,12 +54,12 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
   pgtriage watch --interval 5s --login-every 12 service=orders
   pgtriage report events.jsonl -o report.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			targets, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
+			targets, modules, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
 			opts.Resolver = d.resolver
-			return runWatch(cmd, targets, opts, eventsFile, web, duration)
+			return runWatch(cmd, targets, modules, opts, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
@@ -80,16 +80,18 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 
 // watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
 // check does. The config's interval and login_every apply unless given on the command line.
-func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, error) {
+func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, map[string]watch.Module, error) {
 	var targets []watch.Target
+	var modules map[string]watch.Module
 	if configFile != "" {
 		c, err := watch.LoadConfig(configFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if targets, err = c.Resolve(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		modules = c.Modules
 		if c.Interval > 0 && !intervalSet {
 			opts.Interval = c.Interval
 		}
@@ -103,7 +105,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	for _, a := range args {
 		t, err := watch.LoadTarget(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		targets = append(targets, t)
 	}
@@ -113,16 +115,16 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	}{{"--interval", opts.Interval}, {"--retry", opts.RetryInterval}, {"--escalate-after", opts.EscalateAfter},
 		{"--window", opts.Window}, {"--cert-warning", opts.CertWarning}, {"--latency-every", opts.LatencyEvery}} {
 		if d.v <= 0 {
-			return nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
+			return nil, nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
 		}
 	}
 	if opts.LoginEvery < 1 || opts.MaxOutages < 1 {
-		return nil, errors.New("--login-every and --max-outages must be at least 1")
+		return nil, nil, errors.New("--login-every and --max-outages must be at least 1")
 	}
-	return targets, nil
+	return targets, modules, nil
 }
 
-func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
+func runWatch(cmd *cobra.Command, targets []watch.Target, modules map[string]watch.Module, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -164,6 +166,7 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", opts.Metrics.Handler())
+	mux.Handle("/probe", watch.ProbeHandler(targets, modules, opts.Resolver))
 	ex, err := startExporter(web, mux, w.Ready, errOut)
 	if err != nil {
 		return usageError("%w", err)
