@@ -17,6 +17,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/pgtriage/pgtriage/internal/pgtest"
+	"github.com/pgtriage/pgtriage/watch"
 )
 
 // TestWatchExporterTLS runs watch's exporter with TLS and basic auth from an exporter-toolkit web configuration,
@@ -152,6 +153,25 @@ func TestExporterFlagErrors(t *testing.T) {
 		var out, errOut strings.Builder
 		if got := executeWith(deps{}, tc.args, strings.NewReader(""), &out, &errOut); got != usageExit || !strings.Contains(errOut.String(), tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, got, errOut.String(), usageExit, tc.want)
+		}
+	}
+}
+
+// TestWatchShardFlag: a malformed --shard, and a shard that keeps none of the targets, are usage errors.
+func TestWatchShardFlag(t *testing.T) {
+	tg, err := watch.LoadTarget("host=127.0.0.1 port=1 user=app dbname=postgres")
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := "0/2"
+	if (watch.Shard{Index: 0, Count: 2}).Has(tg.Name) {
+		other = "1/2"
+	}
+	for _, tc := range []struct{ shard, want string }{{"2/2", "want I/N"}, {other, "keeps none of the 1 targets"}} {
+		var out, errOut strings.Builder
+		if got := executeWith(deps{}, []string{"watch", "--shard", tc.shard, "--for", "1s", "host=127.0.0.1 port=1 user=app dbname=postgres"},
+			strings.NewReader(""), &out, &errOut); got != usageExit || !strings.Contains(errOut.String(), tc.want) {
+			t.Errorf("--shard %s: exit %d, stderr %q; want %d and %q", tc.shard, got, errOut.String(), usageExit, tc.want)
 		}
 	}
 }

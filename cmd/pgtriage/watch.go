@@ -19,7 +19,7 @@ import (
 
 func newWatchCmd(d deps) *cobra.Command {
 	var (
-		configFile, eventsFile string
+		configFile, eventsFile, shard string
 		web                    exporterFlags
 		opts                   watch.Options
 		duration               time.Duration
@@ -59,13 +59,24 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 				return &exitError{Code: usageExit, Err: err}
 			}
 			opts.Resolver = d.resolver
-			return runWatch(cmd, targets, modules, opts, eventsFile, web, duration)
+			watched := targets
+			if shard != "" {
+				sh, err := watch.ParseShard(shard)
+				if err != nil {
+					return &exitError{Code: usageExit, Err: err}
+				}
+				if watched = sh.Keep(targets); len(watched) == 0 {
+					return usageError("--shard %s keeps none of the %d targets", shard, len(targets))
+				}
+			}
+			return runWatch(cmd, watched, targets, modules, opts, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
 	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
 	web.register(f)
+	f.StringVar(&shard, "shard", "", "watch only shard I/N of the targets: those whose name hashes to I modulo N with Prometheus's hashmod")
 	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
 	f.IntVar(&opts.LoginEvery, "login-every", 10, "a fresh login every this many intervals")
 	f.DurationVar(&opts.RetryInterval, "retry", 250*time.Millisecond, "retry period during an outage: how late an outage's end can be seen")
@@ -124,7 +135,8 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	return targets, modules, nil
 }
 
-func runWatch(cmd *cobra.Command, targets []watch.Target, modules map[string]watch.Module, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
+// runWatch watches targets; /probe answers for every target of the config (probeable), the shard's and others'.
+func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -166,7 +178,7 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, modules map[string]wat
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", opts.Metrics.Handler())
-	mux.Handle("/probe", watch.ProbeHandler(targets, modules, opts.Resolver))
+	mux.Handle("/probe", watch.ProbeHandler(probeable, modules, opts.Resolver))
 	ex, err := startExporter(web, mux, w.Ready, errOut)
 	if err != nil {
 		return usageError("%w", err)
