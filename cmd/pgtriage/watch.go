@@ -20,9 +20,9 @@ import (
 func newWatchCmd(d deps) *cobra.Command {
 	var (
 		configFile, eventsFile, shard string
-		web                    exporterFlags
-		opts                   watch.Options
-		duration               time.Duration
+		web                           exporterFlags
+		opts                          watch.Options
+		duration                      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "watch [flags] [CONNSTRING...]",
