@@ -33,6 +33,16 @@ func (t *target) configs() {
 	session := login.Copy()
 	session.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { t.notice.Store(n) }
 	t.cfg = [2]*pgconn.Config{session, login}
+	for i, c := range t.cfg {
+		dial := c.DialFunc
+		c.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := dial(ctx, network, addr)
+			if err == nil {
+				t.dialed[i].Store(true)
+			}
+			return nc, err
+		}
+	}
 }
 
 // lookupWith resolves host names with r, and dials hostaddr where the settings give one, as libpq does.
@@ -52,6 +62,7 @@ func (t *target) connect(ctx context.Context, kind string) (*pgconn.PgConn, erro
 	if kind == eventlog.ProbeSession {
 		t.notice.Store(nil)
 	}
+	t.dialed[kindIndex(kind)].Store(false)
 	ctx, cancel := context.WithTimeout(ctx, probe.TimeoutFor(t.Settings))
 	defer cancel()
 	return pgconn.ConnectConfig(ctx, t.cfg[kindIndex(kind)])
@@ -68,6 +79,9 @@ func closeConn(pg *pgconn.PgConn) {
 // ended after the server had warned why, the code of the warning.
 func (t *target) classify(kind string, err error) (catalog.Code, string) {
 	code := catalog.ClassifyError(err).Code
+	if code == catalog.TCPTimeout {
+		code = catalog.TimeoutCode(t.dialed[kindIndex(kind)].Load())
+	}
 	if kind == eventlog.ProbeSession && code == catalog.ConnReset {
 		// The catalog decides whether the warning explains the end: a 57P01 at an immediate shutdown does.
 		if n := t.notice.Load(); n != nil {

@@ -68,6 +68,9 @@ type target struct {
 
 	cfg    [2]*pgconn.Config             // the held session's and the logins', see configs
 	notice atomic.Pointer[pgconn.Notice] // the held session's last notice
+	// dialed says, for the held session and the logins, whether the last connection got past TCP, so that a
+	// time-out is named as check names it (catalog.TimeoutCode).
+	dialed [2]atomic.Bool
 }
 
 // openOutage is an outage that has not ended.
