@@ -71,6 +71,7 @@ type target struct {
 	// dialed says, for the held session and the logins, whether the last connection got past TCP, so that a
 	// time-out is named as check names it (catalog.TimeoutCode).
 	dialed [2]atomic.Bool
+	stop   context.CancelFunc // ends the target's loops (see Watcher.Reload); set when they start
 }
 
 // openOutage is an outage that has not ended.

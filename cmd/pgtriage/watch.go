@@ -40,7 +40,8 @@ changes behind DNS, promotions and certificate changes are events too.
 On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
 every event to a JSON Lines file (continued on the next start: open outages go on);
 --web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
-(exporter-toolkit's format); /-/ready answers 200 once every target has a first result. SIGINT or SIGTERM stop watch cleanly, the event log synced.
+(exporter-toolkit's format); /-/ready answers 200 once every target has a first result. SIGINT or SIGTERM stop watch cleanly, the event log synced; SIGHUP reloads --config (unchanged targets keep
+their sessions); --shard I/N watches the targets of one shard (Prometheus's hashmod on the name).
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
@@ -54,22 +55,34 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
   pgtriage watch --interval 5s --login-every 12 service=orders
   pgtriage report events.jsonl -o report.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			targets, modules, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
+			intervalSet, loginEverySet := cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every")
+			// load reads the targets (those of the shard to watch, and all of them for /probe); SIGHUP calls it
+			// again, with a copy of the options, which a reload does not change.
+			load := func(opts *watch.Options) (watched, all []watch.Target, modules map[string]watch.Module, err error) {
+				all, modules, err = watchTargets(configFile, args, opts, intervalSet, loginEverySet)
+				if err != nil || shard == "" {
+					return all, all, modules, err
+				}
+				sh, err := watch.ParseShard(shard)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if watched = sh.Keep(all); len(watched) == 0 {
+					return nil, nil, nil, fmt.Errorf("--shard %s keeps none of the %d targets", shard, len(all))
+				}
+				return watched, all, modules, nil
+			}
+			watched, all, modules, err := load(&opts)
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
 			opts.Resolver = d.resolver
-			watched := targets
-			if shard != "" {
-				sh, err := watch.ParseShard(shard)
-				if err != nil {
-					return &exitError{Code: usageExit, Err: err}
-				}
-				if watched = sh.Keep(targets); len(watched) == 0 {
-					return usageError("--shard %s keeps none of the %d targets", shard, len(targets))
-				}
+			reload := func() ([]watch.Target, error) {
+				o := opts
+				w, _, _, err := load(&o)
+				return w, err
 			}
-			return runWatch(cmd, watched, targets, modules, opts, eventsFile, web, duration)
+			return runWatch(cmd, watched, all, modules, reload, opts, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
@@ -136,7 +149,8 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 }
 
 // runWatch watches targets; /probe answers for every target of the config (probeable), the shard's and others'.
-func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
+// On SIGHUP the targets are read again (reload) and the watcher reloaded.
+func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, reload func() ([]watch.Target, error), opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -184,6 +198,27 @@ func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map
 		return usageError("%w", err)
 	}
 	defer ex.stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			ts, err := reload()
+			if err == nil {
+				err = w.Reload(ts)
+			}
+			if err != nil {
+				fmt.Fprintln(errOut, "pgtriage watch: SIGHUP: the targets are unchanged:", err)
+				continue
+			}
+			fmt.Fprintf(errOut, "pgtriage watch: SIGHUP: %d targets\n", len(ts))
+		}
+	}()
 	viewDone := make(chan struct{})
 	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
 	err = w.Run(ctx)
