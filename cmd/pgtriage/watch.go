@@ -40,8 +40,10 @@ changes behind DNS, promotions and certificate changes are events too.
 On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
 every event to a JSON Lines file (continued on the next start: open outages go on);
 --web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
-(exporter-toolkit's format); /-/ready answers 200 once every target has a first result. SIGINT or SIGTERM stop watch cleanly, the event log synced; SIGHUP reloads --config (unchanged targets keep
-their sessions); --shard I/N watches the targets of one shard (Prometheus's hashmod on the name).
+(exporter-toolkit's format); /-/ready answers 200 once every target has a first result;
+/probe?target=NAME checks one target of the config per request, as blackbox_exporter. --shard I/N
+watches the targets of one shard (Prometheus's hashmod on the name). SIGINT or SIGTERM stop watch
+cleanly, the event log synced; SIGHUP reloads --config (unchanged targets keep their sessions).
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
