@@ -288,3 +288,12 @@ func structuralCode(err error) (Code, bool) {
 	}
 	return "", false
 }
+
+// TimeoutCode names a time-out by when it struck: before the TCP connection was made, a dropped SYN
+// (tcp.timeout); after it, a server that accepted but does not answer (server.unresponsive).
+func TimeoutCode(connected bool) Code {
+	if connected {
+		return ServerUnresponsive
+	}
+	return TCPTimeout
+}

@@ -26,10 +26,7 @@ type failure struct {
 func networkFailure(stage StageName, err error, answered bool) *failure {
 	code := catalog.ClassifyError(err).Code
 	if isTimeout(err) {
-		code = catalog.TCPTimeout
-		if stage != StageTCP && stage != StageDNS {
-			code = catalog.ServerUnresponsive
-		}
+		code = catalog.TimeoutCode(stage != StageTCP && stage != StageDNS)
 	}
 	if stage == StageDNS && code != catalog.DNSNotFound {
 		code = catalog.DNSFailed

@@ -36,14 +36,14 @@ func (t *target) configs() {
 	session := login.Copy()
 	session.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { t.notice.Store(n) }
 	t.cfg = [2]*pgconn.Config{session, login}
-	for i, cfg := range t.cfg {
-		dial := cfg.DialFunc
-		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
-			c, err := dial(ctx, network, addr)
+	for i, c := range t.cfg {
+		dial := c.DialFunc
+		c.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			nc, err := dial(ctx, network, addr)
 			if err == nil {
 				t.dialed[i].Store(true)
 			}
-			return c, err
+			return nc, err
 		}
 	}
 }
@@ -82,9 +82,8 @@ func closeConn(pg *pgconn.PgConn) {
 // ended after the server had warned why, the code of the warning.
 func (t *target) classify(kind string, err error) (catalog.Code, string) {
 	code := catalog.ClassifyError(err).Code
-	if code == catalog.TCPTimeout && t.dialed[kindIndex(kind)].Load() {
-		// The TCP connection opened: the time ran out waiting for the server, not for the network (as probe says).
-		code = catalog.ServerUnresponsive
+	if code == catalog.TCPTimeout {
+		code = catalog.TimeoutCode(t.dialed[kindIndex(kind)].Load())
 	}
 	if kind == eventlog.ProbeSession && code == catalog.ConnReset {
 		// The catalog decides whether the warning explains the end: a 57P01 at an immediate shutdown does.

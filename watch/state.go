@@ -69,7 +69,10 @@ type target struct {
 
 	cfg    [2]*pgconn.Config             // the held session's and the logins', see configs
 	notice atomic.Pointer[pgconn.Notice] // the held session's last notice
-	dialed [2]atomic.Bool                // the last connect of each kind opened a TCP connection (or socket)
+	// dialed says, for the held session and the logins, whether the last connection got past TCP, so that a
+	// time-out is named as check names it (catalog.TimeoutCode).
+	dialed [2]atomic.Bool
+	stop   context.CancelFunc // ends the target's loops (see Watcher.Reload); set when they start
 }
 
 // openOutage is an outage that has not ended.

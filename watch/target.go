@@ -114,6 +114,8 @@ type Config struct {
 	Interval   time.Duration  `yaml:"interval"`
 	LoginEvery int            `yaml:"login_every"`
 	Targets    []ConfigTarget `yaml:"targets"`
+	// Modules are the ways /probe may check a target (see Module), by name.
+	Modules map[string]Module `yaml:"modules"`
 }
 
 // ConfigTarget is one target of a Config.
@@ -165,6 +167,11 @@ func ParseConfig(name string, b []byte) (*Config, error) {
 	}
 	if c.Interval < 0 || c.LoginEvery < 0 {
 		return nil, fmt.Errorf("%s: interval and login_every must not be negative", name)
+	}
+	for module, m := range c.Modules {
+		if m.Timeout < 0 {
+			return nil, fmt.Errorf("%s: module %s: timeout must not be negative", name, module)
+		}
 	}
 	return &c, nil
 }

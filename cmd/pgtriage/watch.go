@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"os"
 	"os/signal"
@@ -19,9 +18,10 @@ import (
 
 func newWatchCmd(d deps) *cobra.Command {
 	var (
-		configFile, eventsFile, metricsAddr string
-		opts                                watch.Options
-		duration                            time.Duration
+		configFile, eventsFile, shard string
+		web                           exporterFlags
+		opts                          watch.Options
+		duration                      time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "watch [flags] [CONNSTRING...]",
@@ -37,8 +37,12 @@ than --max-outages outages within --window; the next steps come with it. Server 
 changes behind DNS, promotions and certificate changes are events too.
 
 On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
-every event to a JSON Lines file (continued on the next start: open outages go on); --metrics-addr
-serves Prometheus metrics. SIGINT or SIGTERM stop watch cleanly, the event log synced.
+every event to a JSON Lines file (continued on the next start: open outages go on);
+--web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
+(exporter-toolkit's format); /-/ready answers 200 once every target has a first result;
+/probe?target=NAME checks one target of the config per request, as blackbox_exporter. --shard I/N
+watches the targets of one shard (Prometheus's hashmod on the name). SIGINT or SIGTERM stop watch
+cleanly, the event log synced; SIGHUP reloads --config (unchanged targets keep their sessions).
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
@@ -48,22 +52,45 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
       conn: "host=orders.db.internal user=monitor dbname=orders sslmode=verify-full"
       interval: 5s`,
 		Example: `  pgtriage watch "host=db1 user=monitor" "host=db2 user=monitor"
-  pgtriage watch --config fleet.yml --events events.jsonl --metrics-addr :9188
+  pgtriage watch --config fleet.yml --events events.jsonl --web.listen-address :9188
   pgtriage watch --interval 5s --login-every 12 service=orders
   pgtriage report events.jsonl -o report.html`,
 		RunE: func(cmd *cobra.Command, args []string) error {
-			targets, err := watchTargets(configFile, args, &opts, cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every"))
+			intervalSet, loginEverySet := cmd.Flags().Changed("interval"), cmd.Flags().Changed("login-every")
+			// load reads the targets (those of the shard to watch, and all of them for /probe); SIGHUP calls it
+			// again, with a copy of the options, which a reload does not change.
+			load := func(opts *watch.Options) (watched, all []watch.Target, modules map[string]watch.Module, err error) {
+				all, modules, err = watchTargets(configFile, args, opts, intervalSet, loginEverySet)
+				if err != nil || shard == "" {
+					return all, all, modules, err
+				}
+				sh, err := watch.ParseShard(shard)
+				if err != nil {
+					return nil, nil, nil, err
+				}
+				if watched = sh.Keep(all); len(watched) == 0 {
+					return nil, nil, nil, fmt.Errorf("--shard %s keeps none of the %d targets", shard, len(all))
+				}
+				return watched, all, modules, nil
+			}
+			watched, all, modules, err := load(&opts)
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
 			opts.Resolver = d.resolver
-			return runWatch(cmd, targets, opts, eventsFile, metricsAddr, duration)
+			reload := func() ([]watch.Target, error) {
+				o := opts
+				w, _, _, err := load(&o)
+				return w, err
+			}
+			return runWatch(cmd, watched, all, modules, reload, opts, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
 	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
-	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9188 or 127.0.0.1:9188")
+	web.register(f)
+	f.StringVar(&shard, "shard", "", "watch only shard I/N of the targets: those whose name hashes to I modulo N with Prometheus's hashmod")
 	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
 	f.IntVar(&opts.LoginEvery, "login-every", 10, "a fresh login every this many intervals")
 	f.DurationVar(&opts.RetryInterval, "retry", 250*time.Millisecond, "retry period during an outage: how late an outage's end can be seen")
@@ -79,16 +106,18 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 
 // watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
 // check does. The config's interval and login_every apply unless given on the command line.
-func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, error) {
+func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, map[string]watch.Module, error) {
 	var targets []watch.Target
+	var modules map[string]watch.Module
 	if configFile != "" {
 		c, err := watch.LoadConfig(configFile)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		if targets, err = c.Resolve(); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
+		modules = c.Modules
 		if c.Interval > 0 && !intervalSet {
 			opts.Interval = c.Interval
 		}
@@ -102,7 +131,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	for _, a := range args {
 		t, err := watch.LoadTarget(a)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		targets = append(targets, t)
 	}
@@ -112,19 +141,21 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	}{{"--interval", opts.Interval}, {"--retry", opts.RetryInterval}, {"--escalate-after", opts.EscalateAfter},
 		{"--window", opts.Window}, {"--cert-warning", opts.CertWarning}, {"--latency-every", opts.LatencyEvery}} {
 		if d.v <= 0 {
-			return nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
+			return nil, nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
 		}
 	}
 	if opts.IdleProbe < 0 {
 		return nil, fmt.Errorf("--idle-probe must not be negative, not %s", opts.IdleProbe)
 	}
 	if opts.LoginEvery < 1 || opts.MaxOutages < 1 {
-		return nil, errors.New("--login-every and --max-outages must be at least 1")
+		return nil, nil, errors.New("--login-every and --max-outages must be at least 1")
 	}
-	return targets, nil
+	return targets, modules, nil
 }
 
-func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile, metricsAddr string, duration time.Duration) error {
+// runWatch watches targets; /probe answers for every target of the config (probeable), the shard's and others'.
+// On SIGHUP the targets are read again (reload) and the watcher reloaded.
+func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, reload func() ([]watch.Target, error), opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
 	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	if duration > 0 {
@@ -156,26 +187,40 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 	opts.SinkError = func(_ watch.Sink, err error) {
 		fmt.Fprintln(errOut, "pgtriage watch: an event was not written:", err)
 	}
-	if metricsAddr != "" {
-		ln, err := net.Listen("tcp", metricsAddr)
-		if err != nil {
-			return usageError("--metrics-addr: %w", err)
-		}
-		mux := http.NewServeMux()
-		mux.Handle("/metrics", opts.Metrics.Handler())
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		go func() { _ = srv.Serve(ln) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		fmt.Fprintf(errOut, "pgtriage watch: metrics at http://%s/metrics\n", ln.Addr())
-	}
+	opts.Metrics.Registry.MustRegister(buildInfo())
 	w, err := watch.New(targets, opts)
 	if err != nil {
 		return &exitError{Code: usageExit, Err: err}
 	}
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", opts.Metrics.Handler())
+	mux.Handle("/probe", watch.ProbeHandler(probeable, modules, opts.Resolver))
+	ex, err := startExporter(web, mux, w.Ready, errOut)
+	if err != nil {
+		return usageError("%w", err)
+	}
+	defer ex.stop()
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-hup:
+			}
+			ts, err := reload()
+			if err == nil {
+				err = w.Reload(ts)
+			}
+			if err != nil {
+				fmt.Fprintln(errOut, "pgtriage watch: SIGHUP: the targets are unchanged:", err)
+				continue
+			}
+			fmt.Fprintf(errOut, "pgtriage watch: SIGHUP: %d targets\n", len(ts))
+		}
+	}()
 	viewDone := make(chan struct{})
 	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
 	err = w.Run(ctx)

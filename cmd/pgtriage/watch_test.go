@@ -175,7 +175,7 @@ func TestWatchUsage(t *testing.T) {
 		{[]string{"watch", "host=localhost sslmode=requre password=hunter2"}, "sslmode"},
 		{[]string{"watch", "--config", badConfig}, "field intervall not found"},
 		{[]string{"watch", "--config", filepath.Join(dir, "missing.yml")}, "no such file"},
-		{[]string{"watch", "--metrics-addr", "256.0.0.1:1", "host=localhost"}, "--metrics-addr"},
+		{[]string{"watch", "--metrics-addr", "256.0.0.1:1", "host=localhost"}, "--web.listen-address"},
 		{[]string{"watch", "--events", noEvents, "host=localhost"}, "is not a watch event log"},
 		{[]string{"report", filepath.Join(dir, "missing.jsonl")}, "no such file"},
 		{[]string{"report", noEvents}, "no watch events (2 lines skipped)"},
