@@ -145,7 +145,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 		}
 	}
 	if opts.IdleProbe < 0 {
-		return nil, fmt.Errorf("--idle-probe must not be negative, not %s", opts.IdleProbe)
+		return nil, nil, fmt.Errorf("--idle-probe must not be negative, not %s", opts.IdleProbe)
 	}
 	if opts.LoginEvery < 1 || opts.MaxOutages < 1 {
 		return nil, nil, errors.New("--login-every and --max-outages must be at least 1")
