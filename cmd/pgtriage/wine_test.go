@@ -50,9 +50,10 @@ func newWine(t *testing.T, ctx context.Context) *wineRunner {
 	}
 	// Go's Windows runtime (1.22 and later) takes its random numbers from
 	// ProcessPrng in bcryptprimitives.dll; a Wine without it (Debian 12's
-	// 8.0) cannot start any Go program.
-	if _, err := os.Stat(filepath.Join(prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll")); err != nil {
-		pgtest.Missing(t, "this Wine has no bcryptprimitives.dll, which Go's Windows runtime needs (Wine 9 or later has it): %v", err)
+	// 8.0) cannot start any Go program, so the prefix gets a ProcessPrng of
+	// testdata/wine's, built with Debian's mingw-w64.
+	if dll := filepath.Join(prefix, "drive_c", "windows", "system32", "bcryptprimitives.dll"); !exists(dll) {
+		buildProcessPrng(t, dll)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	win := strings.TrimSpace(lines[len(lines)-1])
@@ -65,6 +66,26 @@ func newWine(t *testing.T, ctx context.Context) *wineRunner {
 }
 
 // run runs a program under Wine in dir and returns its stdout, exit code and an error other than a non-zero exit.
+// buildProcessPrng builds testdata/wine's bcryptprimitives.dll into dll.
+func buildProcessPrng(t *testing.T, dll string) {
+	t.Helper()
+	cc, err := exec.LookPath("x86_64-w64-mingw32-gcc")
+	if err != nil {
+		pgtest.Missing(t, "this Wine has no bcryptprimitives.dll, which Go's Windows runtime needs, and building one needs Debian's gcc-mingw-w64-x86-64-win32: %v", err)
+	}
+	src, _ := filepath.Abs(filepath.Join("testdata", "wine"))
+	out, err := exec.Command(cc, "-O2", "-shared", "-nostdlib", "-o", dll,
+		filepath.Join(src, "bcryptprimitives.c"), filepath.Join(src, "bcryptprimitives.def"), "-ladvapi32", "-lkernel32").CombinedOutput()
+	if err != nil {
+		t.Fatalf("build bcryptprimitives.dll: %v\n%s", err, out)
+	}
+}
+
+func exists(path string) bool {
+	_, err := os.Stat(path)
+	return err == nil
+}
+
 func (w *wineRunner) run(ctx context.Context, dir string, args ...string) (string, int, error) {
 	cmd := exec.CommandContext(ctx, w.wine, args...)
 	cmd.Env, cmd.Dir = w.env, dir
@@ -107,7 +128,11 @@ func TestWindowsBuildUnderWine(t *testing.T) {
 	bin := t.TempDir()
 
 	t.Run("unit tests", func(t *testing.T) {
-		for _, pkg := range []string{"catalog", "settings", "explain", "firewall", "internal/filelock"} {
+		// settings is not in the list yet: under Wine its tests still assume Unix (TestFilesFor's expected paths
+		// with '/', TestProvenance and TestPrecedence put the service file in HOME where Windows reads
+		// %APPDATA%\postgresql, and Wine fails TempDir's RemoveAll with "Invalid function"). Its Windows paths
+		// are checked below, through pgtriage.exe check with pgpass.conf and root.crt under %APPDATA%.
+		for _, pkg := range []string{"catalog", "explain", "firewall", "internal/filelock"} {
 			exe := filepath.Join(bin, strings.ReplaceAll(pkg, "/", "_")+".test.exe")
 			goBuildWindows(t, "test", "-c", "-o", exe, "./"+pkg)
 			out, code, err := w.run(ctx, filepath.Join("../..", pkg), exe, "-test.short")
