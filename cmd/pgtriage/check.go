@@ -15,25 +15,31 @@ import (
 
 func newCheckCmd(deps deps) *cobra.Command {
 	var format, rulesFile string
-	var trace bool
+	var trace, quiet bool
+	var conn connFlags
 	cmd := &cobra.Command{
-		Use:   "check [flags] [CONNSTRING]",
+		Use:   "check [flags] [CONNSTRING | DBNAME [USERNAME]]",
 		Short: "Diagnose one connection layer by layer: settings, DNS, TCP, TLS, authentication, server",
 		Long: `check connects the way libpq (psql) would and stops at the first layer that fails. It names
 one cause code, says whether the failure is transient, shows the evidence and the next steps.
 
-Without CONNSTRING it uses the PG* environment and libpq's defaults, as psql does. CONNSTRING is a
-URL (postgres://user@host:5432/db?sslmode=verify-full) or keyword/value settings
-("host=db.example.com user=app dbname=orders"). A password is never printed.
+It takes psql's command line: -h, -p, -U, -d and a bare DBNAME [USERNAME]; without them it uses
+the PG* environment and libpq's defaults, as psql does. CONNSTRING is a URL
+(postgres://user@host:5432/db?sslmode=verify-full) or keyword/value settings
+("host=db.example.com user=app dbname=orders"); as in psql, its values win over -h, -p, -U,
+which win over a service file and the PG* environment. A password is never printed.
 
 Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refused,
 2 no PostgreSQL server answered, 3 no attempt (invalid settings).`,
 		Example: `  pgtriage check
+  pgtriage check -h 127.0.0.1 -p 5432 -U app -d orders
+  pgtriage check orders app
+  pgtriage check -q -t 3 -h db.example.com && echo up
   pgtriage check "postgres://app@db.example.com/orders?sslmode=verify-full"
   pgtriage check --format json "host=10.0.0.5 user=app connect_timeout=3"
   pgtriage check --trace service=orders
   pgtriage check --firewall-rules rules.json "host=orders.postgres.database.azure.com user=app"`,
-		Args: cobra.MaximumNArgs(1),
+		Args: cobra.MaximumNArgs(2),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
 				return err
@@ -45,12 +51,12 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 					return &exitError{Code: usageExit, Err: err}
 				}
 			}
-			connString := ""
-			if len(args) == 1 {
-				connString = args[0]
+			connString, opts, err := conn.resolve(cmd, args)
+			if err != nil {
+				return err
 			}
 			var report *probe.Report
-			s, err := settings.Load(connString)
+			s, err := settings.LoadWithOptions(connString, opts)
 			if err != nil {
 				report = probe.Invalid("(invalid settings)", err)
 			} else {
@@ -60,6 +66,9 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 				}
 			}
 			out := cmd.OutOrStdout()
+			if quiet {
+				out = io.Discard
+			}
 			if format == "json" {
 				err = writeJSON(out, report)
 			} else {
@@ -74,6 +83,8 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 			return nil
 		},
 	}
+	conn.add(cmd)
+	cmd.Flags().BoolVarP(&quiet, "quiet", "q", false, "print nothing; the exit code says it all (as pg_isready -q)")
 	cmd.Flags().StringVar(&format, "format", "text", "output format: text or json")
 	cmd.Flags().BoolVar(&trace, "trace", false, "show the protocol messages exchanged (never a password)")
 	cmd.Flags().StringVar(&rulesFile, "firewall-rules", "", "server firewall rules (az ... firewall-rule list JSON, REST JSON or a CIDR list) to evaluate for the client address the server reports")
