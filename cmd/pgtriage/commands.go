@@ -17,6 +17,7 @@ func commands(d deps) []*cobra.Command {
 		newCheckCmd(d),
 		newFirewallCmd(),
 		newExplainCmd(),
+		newCodesCmd(),
 		newWatchCmd(d),
 		newReportCmd(),
 		newRehearseCmd(),

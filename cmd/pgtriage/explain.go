@@ -108,15 +108,11 @@ func writeExplainText(w io.Writer, matches []explain.Match, name string) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		kind := "persistent"
-		if m.Transient {
-			kind = "transient"
-		}
 		times := "once"
 		if m.Count > 1 {
 			times = fmt.Sprintf("%d times", m.Count)
 		}
-		fmt.Fprintf(w, "%s  (%s, %s)  %s, first at line %d\n", m.Code, m.Category, kind, times, m.FirstLine)
+		fmt.Fprintf(w, "%s  (%s, %s)  %s, first at line %d\n", m.Code, m.Category, transientWord(m.Transient), times, m.FirstLine)
 		if m.SQLState != "" {
 			fmt.Fprintf(w, "  SQLSTATE %s\n", m.SQLState)
 		}
