@@ -10,10 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -72,7 +70,7 @@ passwords. It runs until interrupted. The control API has no authentication: kee
     --upstream-sslmode verify-full --upstream-sslrootcert ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			return runProxy(ctx, cmd.OutOrStdout(), opts)
 		},

@@ -7,9 +7,7 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -82,7 +80,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: cmd.ErrOrStderr()})
 			if err != nil {

@@ -7,8 +7,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -122,14 +120,16 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 }
 
 func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile, metricsAddr string, duration time.Duration) error {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	ctx, stop := untilSignalled(cmd.Context(), func() {
+		fmt.Fprintln(errOut, "pgtriage watch: SIGHUP: still watching (reloading the targets on SIGHUP is not supported yet)")
+	})
 	defer stop()
 	if duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	view := NewView(out, isTerminal(out), useColor(out))
 	if f, ok := out.(*os.File); ok {
 		view.Size = func() (int, int) {

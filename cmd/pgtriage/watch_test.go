@@ -190,3 +190,38 @@ func TestWatchUsage(t *testing.T) {
 		}
 	}
 }
+
+// TestReportRefusesToOverwriteItsInput: -o naming the event log, by its name, a hard link or a symbolic link, is
+// refused and the log is left as it was; another file is written.
+func TestReportRefusesToOverwriteItsInput(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	log := `{"time":"2026-11-24T20:29:19Z","type":"watch_start","target":"orders"}` + "\n" +
+		`{"time":"2026-11-24T20:29:22Z","type":"outage_end","target":"orders","code":"tcp.refused"}` + "\n"
+	if err := os.WriteFile(events, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hard, sym := filepath.Join(dir, "hard.jsonl"), filepath.Join(dir, "sym.jsonl")
+	if err := os.Link(events, hard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(events, sym); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{events, hard, sym, filepath.Join(dir, ".", "events.jsonl")} {
+		_, errOut, code := run(t, deps{}, "report", events, "-o", out)
+		if code != usageExit || !strings.Contains(errOut, "would destroy the log") {
+			t.Errorf("-o %s: exit %d, %s", out, code, errOut)
+		}
+	}
+	if got, _ := os.ReadFile(events); string(got) != log {
+		t.Fatalf("the event log changed:\n%s", got)
+	}
+	html := filepath.Join(dir, "report.html")
+	if _, errOut, code := run(t, deps{}, "report", events, "-o", html); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(html); !strings.Contains(string(got), "<html") {
+		t.Errorf("no HTML page written")
+	}
+}
