@@ -109,32 +109,31 @@ func TestWatchCommand(t *testing.T) {
 	}
 }
 
-// TestWatchSignal runs the real binary and stops it with SIGTERM: it exits 0 and the event log ends with
-// watch_stop, every line whole.
+// TestWatchSignal runs the real binary: SIGHUP leaves it running (it says so on stderr), SIGTERM stops it with exit
+// 0 and the event log ends with watch_stop, every line whole.
 func TestWatchSignal(t *testing.T) {
+	bin := buildBinary(t) // before Isolate: with its empty HOME, go build would fetch and compile every module anew
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pgtriage")
-	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command(gocmd, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	events := filepath.Join(dir, "events.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "watch", "--interval", "100ms", "--events", events,
 		c.ConnString("user=app", "password="+watchPassword, "dbname=postgres"))
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitForFile(t, events, `"type":"server"`)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFor(t, "watch to acknowledge SIGHUP", func() bool { return strings.Contains(out.String(), "SIGHUP: still watching") })
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("watch ended on SIGHUP: %v\n%s", err, out.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
