@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -19,6 +21,7 @@ import (
 func newWatchCmd(d deps) *cobra.Command {
 	var (
 		configFile, eventsFile, metricsAddr string
+		format                              string
 		opts                                watch.Options
 		duration                            time.Duration
 	)
@@ -35,9 +38,12 @@ verdict is transient, or escalate when it lasted more than --escalate-after or t
 than --max-outages outages within --window; the next steps come with it. Server restarts, address
 changes behind DNS, promotions and certificate changes are events too.
 
-On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
-every event to a JSON Lines file (continued on the next start: open outages go on); --metrics-addr
-serves Prometheus metrics. SIGINT or SIGTERM stop watch cleanly, the event log synced.
+On a terminal a table is redrawn in place; elsewhere (a pipe, a log, a service's journal) a start line
+names the targets and the interval at once, then each event is one plain line. --format json writes
+every event as a JSON line on standard output instead. --events appends every event to a JSON Lines
+file (continued on the next start: open outages go on); --events - is standard output, as --format
+json. --metrics-addr serves Prometheus metrics. SIGINT, SIGTERM or the reader of the output leaving
+stop watch cleanly, with a watch_stop event and the event log synced; SIGHUP does not stop it.
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
@@ -55,13 +61,20 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if eventsFile == "-" {
+				format, eventsFile = "json", ""
+			}
 			opts.Resolver = d.resolver
-			return runWatch(cmd, targets, opts, eventsFile, metricsAddr, duration)
+			return runWatch(cmd, targets, opts, format, eventsFile, metricsAddr, duration)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
-	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
+	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists; - for standard output")
+	f.StringVar(&format, "format", "text", "standard output: text (a table on a terminal, a line per event elsewhere) or json (a JSON line per event)")
 	f.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics at http://ADDR/metrics, e.g. :9188 or 127.0.0.1:9188")
 	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
 	f.IntVar(&opts.LoginEvery, "login-every", 10, "a fresh login every this many intervals")
@@ -77,6 +90,17 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 
 // watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
 // check does. The config's interval and login_every apply unless given on the command line.
+// startLine tells a log or a journal at once what is watched, before the first event (which may be minutes away
+// while all is well).
+func startLine(targets []watch.Target, opts watch.Options) string {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = t.Name
+	}
+	return fmt.Sprintf("%s pgtriage watch: %d target(s): %s; a probe every %s, a fresh login every %d; one line per event from here",
+		time.Now().Format("15:04:05"), len(targets), strings.Join(names, ", "), opts.Interval, opts.LoginEvery)
+}
+
 func watchTargets(configFile string, args []string, opts *watch.Options, intervalSet, loginEverySet bool) ([]watch.Target, error) {
 	var targets []watch.Target
 	if configFile != "" {
@@ -119,7 +143,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 	return targets, nil
 }
 
-func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, eventsFile, metricsAddr string, duration time.Duration) error {
+func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, format, eventsFile, metricsAddr string, duration time.Duration) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
 	ctx, stop := untilSignalled(cmd.Context(), func() {
 		fmt.Fprintln(errOut, "pgtriage watch: SIGHUP: still watching (reloading the targets on SIGHUP is not supported yet)")
@@ -130,17 +154,26 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	view := NewView(out, isTerminal(out), useColor(out))
-	if f, ok := out.(*os.File); ok {
-		view.Size = func() (int, int) {
-			ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-			if err != nil {
-				return 0, 0
+	var view *View
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		opts.Sinks = append(opts.Sinks, watch.SinkFunc(func(ev eventlog.Event) error { return enc.Encode(ev) }))
+	} else {
+		view = NewView(out, isTerminal(out), useColor(out))
+		if f, ok := out.(*os.File); ok {
+			view.Size = func() (int, int) {
+				ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
+				if err != nil {
+					return 0, 0
+				}
+				return int(ws.Col), int(ws.Row)
 			}
-			return int(ws.Col), int(ws.Row)
+		}
+		opts.Sinks = append(opts.Sinks, view)
+		if !view.tty {
+			fmt.Fprintln(out, startLine(targets, opts))
 		}
 	}
-	opts.Sinks = append(opts.Sinks, view)
 	var log *eventlog.Log
 	if eventsFile != "" {
 		var hist *watch.History
@@ -177,7 +210,12 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, ev
 		return &exitError{Code: usageExit, Err: err}
 	}
 	viewDone := make(chan struct{})
-	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
+	go func() {
+		defer close(viewDone)
+		if view != nil {
+			view.Run(ctx, w.Status)
+		}
+	}()
 	err = w.Run(ctx)
 	<-viewDone
 	if log != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -222,5 +223,81 @@ func TestReportRefusesToOverwriteItsInput(t *testing.T) {
 	}
 	if got, _ := os.ReadFile(html); !strings.Contains(string(got), "<html") {
 		t.Errorf("no HTML page written")
+	}
+}
+
+// TestWatchOnAPipe runs the real binary with standard output a pipe, as a service manager or `| tee` has it: a
+// start line at once, a line per event; with --format json (and --events -) a JSON line per event from watch_start
+// to watch_stop, which SIGTERM writes.
+func TestWatchOnAPipe(t *testing.T) {
+	bin := buildBinary(t) // before Isolate, as in TestWatchSignal
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
+	conn := c.ConnString("user=app", "password="+watchPassword, "dbname=postgres")
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		first string // in the first line
+		until string // the line that shows the target was reached
+		json  bool
+	}{
+		{"text", nil, "pgtriage watch: 1 target(s): app@", "CONNECTED", false},
+		{"--format json", []string{"--format", "json"}, `"type":"watch_start"`, `"type":"server"`, true},
+		{"--events -", []string{"--events", "-"}, `"type":"watch_start"`, `"type":"server"`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append(append([]string{"watch", "--interval", "100ms"}, tt.args...), conn)...)
+			cmd.Dir = t.TempDir() // a file named "-" would land here
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut syncBuffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			sc := bufio.NewScanner(out)
+			var lines []string
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+				if strings.Contains(sc.Text(), tt.until) {
+					break
+				}
+			}
+			if len(lines) == 0 || !strings.Contains(lines[0], tt.first) {
+				t.Fatalf("first line %q, want %q; stderr:\n%s", lines, tt.first, errOut.String())
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit: %v\n%s", err, errOut.String())
+			}
+			last := lines[len(lines)-1]
+			if tt.json {
+				for _, l := range lines {
+					var ev eventlog.Event
+					if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Time.IsZero() {
+						t.Errorf("not an event line: %q (%v)", l, err)
+					}
+				}
+				if !strings.Contains(last, `"type":"watch_stop"`) {
+					t.Errorf("last line %q, want watch_stop", last)
+				}
+			} else if !strings.Contains(last, "STOP watch stopped") {
+				t.Errorf("last line %q, want the stop", last)
+			}
+			if strings.Contains(strings.Join(lines, "\n")+errOut.String(), watchPassword) {
+				t.Errorf("password in the output")
+			}
+			if _, err := os.Stat(filepath.Join(cmd.Dir, "-")); err == nil {
+				t.Errorf("--events - wrote a file named -")
+			}
+		})
 	}
 }
