@@ -55,24 +55,28 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 			if err != nil {
 				return err
 			}
-			var report *probe.Report
-			s, err := settings.LoadWithOptions(connString, opts)
-			if err != nil {
-				report = probe.Invalid("(invalid settings)", err)
-			} else {
-				report = probe.Run(cmd.Context(), s, probe.Options{Resolver: deps.resolver, Trace: trace})
-				if rules != nil {
-					report.Findings = append(report.Findings, firewallFindings(rules, report)...)
-				}
-			}
 			out := cmd.OutOrStdout()
 			if quiet {
 				out = io.Discard
 			}
-			if format == "json" {
+			text := probe.TextOptions{Color: useColor(out)}
+			var report *probe.Report
+			s, err := settings.LoadWithOptions(connString, opts)
+			switch {
+			case err != nil:
+				report = probe.Invalid("(invalid settings)", err)
+				err = writeCheck(out, format, report, text)
+			case format == "json":
+				report = probe.Run(cmd.Context(), s, probe.Options{Resolver: deps.resolver, Trace: trace})
+				report.Findings = append(report.Findings, firewallFindings(rules, report)...)
 				err = writeJSON(out, report)
-			} else {
-				err = report.WriteText(out, probe.TextOptions{Color: useColor(out)})
+			default:
+				// The header at once, each stage as it ends, the verdict last: a silent server shows where it hangs.
+				progress := newStageProgress(out, s.Target(), text, isTerminal(out))
+				report = probe.Run(cmd.Context(), s, probe.Options{Resolver: deps.resolver, Trace: trace, OnStage: progress.stage})
+				progress.done()
+				report.Findings = append(report.Findings, firewallFindings(rules, report)...)
+				err = report.WriteBody(out, text)
 			}
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
@@ -91,6 +95,51 @@ Exit codes, as pg_isready: 0 connected, 1 a PostgreSQL server answered but refus
 	return cmd
 }
 
+func writeCheck(w io.Writer, format string, r *probe.Report, opts probe.TextOptions) error {
+	if format == "json" {
+		return writeJSON(w, r)
+	}
+	return r.WriteText(w, opts)
+}
+
+// stageProgress shows a check's stages as they end. On a terminal a dim "running" line stands below the last
+// finished stage until the next one ends.
+type stageProgress struct {
+	w    io.Writer
+	opts probe.TextOptions
+	tty  bool
+}
+
+const runningLine = "  … running"
+
+func newStageProgress(w io.Writer, target string, opts probe.TextOptions, tty bool) *stageProgress {
+	p := &stageProgress{w: w, opts: opts, tty: tty}
+	probe.WriteHeader(w, target, opts)
+	p.running()
+	return p
+}
+
+func (p *stageProgress) running() {
+	if p.tty {
+		fmt.Fprint(p.w, runningLine)
+	}
+}
+
+// clear erases the running line: back to the start of the line, erase to its end.
+func (p *stageProgress) clear() {
+	if p.tty {
+		fmt.Fprint(p.w, "\r\x1b[K")
+	}
+}
+
+func (p *stageProgress) stage(st probe.Stage) {
+	p.clear()
+	probe.WriteStage(p.w, st, p.opts)
+	p.running()
+}
+
+func (p *stageProgress) done() { p.clear() }
+
 // useColor: colour only on a terminal, and never when NO_COLOR is set (https://no-color.org).
 func useColor(w io.Writer) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
@@ -103,6 +152,9 @@ func useColor(w io.Writer) bool {
 // pg_hba rejection, or once connected). Without such an address there is nothing to evaluate, and the finding says
 // how to evaluate by hand.
 func firewallFindings(rules *firewall.RuleSet, r *probe.Report) []probe.Finding {
+	if rules == nil {
+		return nil
+	}
 	client := r.Diagnosis.ClientAddress
 	if client == "" && r.Server != nil {
 		client = r.Server.ClientAddress
