@@ -126,7 +126,7 @@ var causes = withTranslations([]Cause{
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
-				"Check the server name: the host is <server-name>.postgres.database.azure.com, and {server} must exist in the subscription (`az postgres flexible-server show --resource-group {resource_group} --name {server}`).",
+				"Check the server name: the host is <server-name>.postgres.database.azure.com, and {server} must exist in the subscription (`az postgres flexible-server show --resource-group {resource_group:sh} --name {server:sh}`).",
 				"A server with private access (VNet integration) resolves only through its private DNS zone: run the check from a VM in a linked VNet.",
 			},
 		},
@@ -149,13 +149,13 @@ var causes = withTranslations([]Cause{
 		Code: TCPRefused, Category: Availability,
 		Summary: "Nothing accepts connections on that address and port: the server is down or restarting, listens on another port or address, or a firewall rejects the connection.",
 		steps: []string{
-			"Check that PostgreSQL runs on {host} and listens on port {port}: `pg_lsclusters` or `systemctl status postgresql`, and `ss -ltnp | grep {port}` on the server.",
+			"Check that PostgreSQL runs on {host} and listens on port {port}: `pg_lsclusters` or `systemctl status postgresql`, and `ss -ltnp | grep {port:sh}` on the server.",
 			"Check listen_addresses in postgresql.conf: the default 'localhost' refuses connections from other machines.",
 			"If the server was restarting (maintenance, failover, scaling), retry in a minute: a restart shows this error briefly.",
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
-				"Check the server's state (`az postgres flexible-server show --resource-group {resource_group} --name {server} --query state`): a stopped or restarting server refuses connections.",
+				"Check the server's state (`az postgres flexible-server show --resource-group {resource_group:sh} --name {server:sh} --query state`): a stopped or restarting server refuses connections.",
 				"Check Resource Health and Service Health in the Azure portal for planned maintenance or an incident.",
 				"Use port 5432 (6432 for the built-in PgBouncer); other ports are refused.",
 			},
@@ -172,7 +172,7 @@ var causes = withTranslations([]Cause{
 		steps: []string{
 			"Check that the server's firewall (cloud firewall rule, security group, network security group) admits {client_addr} on port {port}.",
 			"Check that {address} is the right address for {host}, and that this network can route to it (VPN, peering, private endpoint).",
-			"From the client, `nc -vz {host} {port}` tells a dropped connection (hangs) from a refused one (fails at once).",
+			"From the client, `nc -vz {host:sh} {port:sh}` tells a dropped connection (hangs) from a refused one (fails at once).",
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
@@ -198,7 +198,7 @@ var causes = withTranslations([]Cause{
 		Summary: "The network has no route to the server (no route to host, network unreachable): a missing route, a rejecting firewall, or an IPv6 address without an IPv6 path.",
 		steps: []string{
 			"If {address} is an IPv6 address and this network has no IPv6, connect to the IPv4 address, or use hostaddr to pick one.",
-			"Check the routes (`ip route get {address}`) and any VPN or peering that should carry traffic to {host}.",
+			"Check the routes (`ip route get {address:sh}`) and any VPN or peering that should carry traffic to {host}.",
 			"A firewall that answers with ICMP host-unreachable or admin-prohibited looks like this: check the rules between client and server.",
 		},
 		matchers: []matcher{
@@ -372,13 +372,13 @@ var causes = withTranslations([]Cause{
 		Code: AuthPasswordFailed, Category: Login,
 		Summary: "The server rejected the password for role {user}. With SCRAM the server says the same for a role that does not exist, so check the role name too.",
 		steps: []string{
-			"Check the password for {user} (it was taken from: {looked_in}); reset it if needed with `ALTER ROLE {user} PASSWORD '...'` as an administrator.",
+			"Check the password for {user} (it was taken from: {looked_in}); reset it if needed with `ALTER ROLE {user:ident} PASSWORD '...'` as an administrator.",
 			"Check that the role {user} exists on this server: SCRAM hides a missing role behind the same message.",
 			"If the password was changed recently, update every place the application reads it from (secrets, .pgpass, PGPASSWORD).",
 		},
 		providerSteps: map[Provider][]string{
 			Azure: {
-				"Check the password for {user}; reset the administrator password with `az postgres flexible-server update --resource-group {resource_group} --name {server} --admin-password ...`.",
+				"Check the password for {user}; reset the administrator password with `az postgres flexible-server update --resource-group {resource_group:sh} --name {server:sh} --admin-password ...`.",
 				"On flexible server, log in as plain {user} (the user@server form was for single server).",
 				"For Microsoft Entra ID users the password is an access token: get a fresh one with `az account get-access-token --resource-type oss-rdbms`.",
 			},
@@ -437,7 +437,7 @@ var causes = withTranslations([]Cause{
 		Code: AuthHBARejected, Category: Firewall,
 		Summary: "The server's access rules (pg_hba.conf) have no line that admits this client address, role and database. On managed services this is the server firewall.",
 		steps: []string{
-			"Add a line to pg_hba.conf for this client, for example `hostssl {database} {user} {client_addr}/32 scram-sha-256`, then reload the server (`SELECT pg_reload_conf()`).",
+			"Add a line to pg_hba.conf for this client, for example `hostssl {database:hba} {user:hba} {client_addr:cidr} scram-sha-256`, then reload the server (`SELECT pg_reload_conf()`).",
 			"Check that the client address the server saw ({client_addr}) is the one you expect: NAT, proxies and VPNs change it.",
 			"If the message ends in \"no encryption\" (\"SSL off\" before PostgreSQL 14) and the server admits this client over TLS only (hostssl lines, rds.force_ssl, require_secure_transport), connect with sslmode=verify-full; `pgtriage check` tells the two apart.",
 		},
@@ -445,7 +445,7 @@ var causes = withTranslations([]Cause{
 			Azure: {
 				"Add a firewall rule for {client_addr}: `{azure_allow_command}`.",
 				"The server saw the client as {client_addr}: if that is a NAT or proxy address, allow that one.",
-				"Check with `pgtriage firewall --rules rules.json --ip {client_addr}` against `az postgres flexible-server firewall-rule list --resource-group {resource_group} --name {server}`.",
+				"Check with `pgtriage firewall --rules rules.json --ip {client_addr:sh}` against `az postgres flexible-server firewall-rule list --resource-group {resource_group:sh} --name {server:sh}`.",
 			},
 			RDS: {
 				"Check the DB parameter group (rds.force_ssl) and connect with sslmode=require or better.",
@@ -465,7 +465,7 @@ var causes = withTranslations([]Cause{
 		Summary: "The role {user} does not exist on this server.",
 		steps: []string{
 			"Check the user name; list roles with `\\du` in psql as an administrator.",
-			"Create the role if it should exist: `CREATE ROLE {user} LOGIN PASSWORD '...'`.",
+			"Create the role if it should exist: `CREATE ROLE {user:ident} LOGIN PASSWORD '...'`.",
 			"If no user was given, libpq uses the operating-system user name: set user= (or PGUSER).",
 		},
 		matchers: []matcher{
@@ -479,8 +479,8 @@ var causes = withTranslations([]Cause{
 		Code: AuthLoginNotPermitted, Category: Login,
 		Summary: "The role {user} exists but may not log in (NOLOGIN).",
 		steps: []string{
-			"Grant login as an administrator: `ALTER ROLE {user} LOGIN`.",
-			"Or connect as a login role that is a member of {user} and `SET ROLE {user}` after connecting.",
+			"Grant login as an administrator: `ALTER ROLE {user:ident} LOGIN`.",
+			"Or connect as a login role that is a member of {user} and `SET ROLE {user:ident}` after connecting.",
 		},
 		matchers: []matcher{
 			{sqlstate: "28000", text: []string{"is not permitted to log in"}},
@@ -491,7 +491,7 @@ var causes = withTranslations([]Cause{
 		Code: AuthNoConnectPrivilege, Category: Login,
 		Summary: "The role {user} lacks the CONNECT privilege on database {database}.",
 		steps: []string{
-			"Grant it as the database owner: `GRANT CONNECT ON DATABASE {database} TO {user}`.",
+			"Grant it as the database owner: `GRANT CONNECT ON DATABASE {database:ident} TO {user:ident}`.",
 		},
 		matchers: []matcher{
 			{sqlstate: "42501", text: []string{"permission denied for database"}},
@@ -538,7 +538,7 @@ var causes = withTranslations([]Cause{
 		steps: []string{
 			"Check the database name; list them with `psql -l`.",
 			"If no database was given, libpq uses the user name as the database name: set dbname= (or PGDATABASE).",
-			"Create it if it should exist: `CREATE DATABASE {database}`.",
+			"Create it if it should exist: `CREATE DATABASE {database:ident}`.",
 		},
 		matchers: []matcher{
 			{sqlstate: "3D000", fatal: true},
@@ -549,7 +549,7 @@ var causes = withTranslations([]Cause{
 		Code: DBNotAccepting, Category: Availability,
 		Summary: "The database {database} does not accept connections (ALLOW_CONNECTIONS false), for example a template or a database being dropped or restored.",
 		steps: []string{
-			"Connect to another database, or as its owner allow connections again: `ALTER DATABASE {database} ALLOW_CONNECTIONS true`.",
+			"Connect to another database, or as its owner allow connections again: `ALTER DATABASE {database:ident} ALLOW_CONNECTIONS true`.",
 		},
 		matchers: []matcher{
 			{sqlstate: "55000", text: []string{"is not currently accepting connections"}},
@@ -600,8 +600,8 @@ var causes = withTranslations([]Cause{
 		Code: LimitsRoleLimit, Category: Limits,
 		Summary: "The role {user} has reached its own connection limit (ALTER ROLE ... CONNECTION LIMIT).",
 		steps: []string{
-			"Find this role's sessions: `SELECT application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE usename = '{user}' GROUP BY 1,2,3`.",
-			"Raise the limit if it is too low: `ALTER ROLE {user} CONNECTION LIMIT <n>`, or make the application's pool smaller.",
+			"Find this role's sessions: `SELECT application_name, client_addr, state, count(*) FROM pg_stat_activity WHERE usename = {user:literal} GROUP BY 1,2,3`.",
+			"Raise the limit if it is too low: `ALTER ROLE {user:ident} CONNECTION LIMIT <n>`, or make the application's pool smaller.",
 		},
 		matchers: []matcher{
 			{sqlstate: "53300", text: []string{"too many connections for role"}},
@@ -612,8 +612,8 @@ var causes = withTranslations([]Cause{
 		Code: LimitsDBLimit, Category: Limits,
 		Summary: "The database {database} has reached its connection limit (ALTER DATABASE ... CONNECTION LIMIT).",
 		steps: []string{
-			"Find the database's sessions: `SELECT usename, application_name, state, count(*) FROM pg_stat_activity WHERE datname = '{database}' GROUP BY 1,2,3`.",
-			"Raise the limit if it is too low: `ALTER DATABASE {database} CONNECTION LIMIT <n>`, or make the application's pools smaller.",
+			"Find the database's sessions: `SELECT usename, application_name, state, count(*) FROM pg_stat_activity WHERE datname = {database:literal} GROUP BY 1,2,3`.",
+			"Raise the limit if it is too low: `ALTER DATABASE {database:ident} CONNECTION LIMIT <n>`, or make the application's pools smaller.",
 		},
 		matchers: []matcher{
 			{sqlstate: "53300", text: []string{"too many connections for database"}},

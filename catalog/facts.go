@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"maps"
+	"net/netip"
 	"regexp"
 	"strings"
 )
@@ -62,23 +63,82 @@ var derived = map[Fact]func(Facts) string{
 	},
 }
 
-var placeholder = regexp.MustCompile(`\{([a-z_]+)\}`)
+// placeholder is {name}, or {name:syntax} where a step writes the fact into a command: see quote.
+var placeholder = regexp.MustCompile(`\{([a-z_]+)(?::([a-z]+))?\}`)
 
 func (f Facts) expand(s string) string {
 	return placeholder.ReplaceAllStringFunc(s, func(m string) string {
-		name := Fact(m[1 : len(m)-1])
+		key, syntax, _ := strings.Cut(m[1:len(m)-1], ":")
+		name := Fact(key)
 		if v := f[name]; v != "" {
-			return v
-		}
-		if d, ok := derived[name]; ok {
+			if q, ok := quote(syntax, v); ok {
+				return q
+			}
+			// A value the syntax cannot carry: the placeholder, for the user to fill in.
+		} else if d, ok := derived[name]; ok {
 			return d(f)
 		}
 		if p, ok := placeholders[name]; ok {
+			switch syntax {
+			case "literal":
+				return "'" + p + "'"
+			case "cidr":
+				return p + "/32"
+			}
 			return p
 		}
 		return m
 	})
 }
+
+// quote writes a fact in the syntax of the command that a step suggests. Facts come from servers, logs and pasted
+// text, so a role named `x; DROP DATABASE orders; --` must stay one name:
+//
+//	ident    an SQL identifier, always double-quoted
+//	literal  an SQL string constant, E'' when it holds a backslash (as libpq's PQescapeLiteral)
+//	hba      a database or role field of pg_hba.conf, double-quoted unless plain; no line breaks
+//	cidr     an address field of pg_hba.conf: a valid IP address, as a one-address CIDR
+//	sh       a word for a POSIX shell
+//
+// It says false when the value cannot be written in the syntax.
+func quote(syntax, v string) (string, bool) {
+	switch syntax {
+	case "":
+		return v, true
+	case "ident":
+		// PostgreSQL cuts an identifier at a NUL; it cannot hold one.
+		return `"` + strings.ReplaceAll(strings.ReplaceAll(v, "\x00", ""), `"`, `""`) + `"`, true
+	case "literal":
+		v = strings.ReplaceAll(strings.ReplaceAll(v, "\x00", ""), "'", "''")
+		if strings.Contains(v, `\`) {
+			return "E'" + strings.ReplaceAll(v, `\`, `\\`) + "'", true
+		}
+		return "'" + v + "'", true
+	case "hba":
+		if strings.ContainsAny(v, "\r\n\x00") {
+			return "", false
+		}
+		if plainHBAName.MatchString(v) && !hbaKeywords[v] {
+			return v, true
+		}
+		return `"` + strings.ReplaceAll(v, `"`, `""`) + `"`, true
+	case "cidr":
+		a, err := netip.ParseAddr(v)
+		if err != nil || a.Zone() != "" {
+			return "", false
+		}
+		return netip.PrefixFrom(a, a.BitLen()).String(), true
+	case "sh":
+		return shellWord(v, ""), true
+	}
+	return "", false
+}
+
+// plainHBAName is a name pg_hba.conf reads as itself without quotes: not a keyword, a group (+), a file (@) or a
+// regular expression (/), no separator (comma, space) and no comment (#).
+var plainHBAName = regexp.MustCompile(`^[A-Za-z0-9_][A-Za-z0-9_.$-]*$`)
+
+var hbaKeywords = map[string]bool{"all": true, "sameuser": true, "samerole": true, "samegroup": true, "replication": true}
 
 // Provider is a managed PostgreSQL service whose gateways, firewalls and endpoints change the answer.
 type Provider string

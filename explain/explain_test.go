@@ -233,3 +233,15 @@ func TestEvidenceHidesPasswords(t *testing.T) {
 		t.Errorf("evidence %q: want the password masked", ms[0].Evidence)
 	}
 }
+
+// A role name from the text goes into the suggested SQL as one quoted identifier, not as more SQL.
+func TestStepsQuoteNamesFromText(t *testing.T) {
+	ms := ScanText(`psql: error: connection to server at "db" (10.0.0.5), port 5432 failed: FATAL:  role "x; DROP DATABASE orders; --" does not exist`)
+	if len(ms) != 1 || ms[0].Code != catalog.AuthRoleNotFound {
+		t.Fatalf("got %v, want one auth.role_not_found", summarise(ms))
+	}
+	steps := strings.Join(ms[0].Steps, "\n")
+	if !strings.Contains(steps, "`CREATE ROLE \"x; DROP DATABASE orders; --\" LOGIN PASSWORD '...'`") || strings.Contains(steps, "CREATE ROLE x;") {
+		t.Errorf("steps:\n%s\nwant the role quoted as an identifier", steps)
+	}
+}

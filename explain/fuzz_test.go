@@ -9,7 +9,8 @@ import (
 
 // FuzzScan feeds the scanner arbitrary bytes, seeded with the corpus and with framings that stress the grouping
 // (blank lines, carriage returns, tracebacks without their exception, DETAIL lines alone). Whatever the input:
-// no panic, one match per code, counts and first lines that fit the input, printable evidence, best first.
+// no panic, one match per code, counts and first lines that fit the input, printable evidence, best first; and a
+// secret planted in a failure message after the input never shows in the evidence.
 func FuzzScan(f *testing.F) {
 	for _, e := range readCorpus(f) {
 		f.Add([]byte(e.Text))
@@ -46,6 +47,19 @@ func FuzzScan(f *testing.F) {
 			}
 			if i > 0 && (ms[i-1].Count < m.Count || ms[i-1].Count == m.Count && ms[i-1].FirstLine > m.FirstLine) {
 				t.Errorf("not best first: %v before %v", ms[i-1].Code, m.Code)
+			}
+		}
+		const secret = "Fuzz3dPw"
+		if bytes.Contains(data, []byte(secret)) {
+			return
+		}
+		for _, planted := range []string{"password=" + secret, "POSTGRES_PASSWORD='" + secret + "'", `"dbPassword": "` + secret + `"`,
+			"postgres://app:p@" + secret + "@db/orders", "app:" + secret + "@db:5432", "api_token: " + secret} {
+			text := string(data) + "\nconnection to server failed (" + planted + "): FATAL:  password authentication failed for user \"app\"\n"
+			for _, m := range ScanText(text) {
+				if strings.Contains(m.Evidence, secret) {
+					t.Fatalf("evidence %q holds the secret planted as %q", m.Evidence, planted)
+				}
 			}
 		}
 	})

@@ -621,7 +621,7 @@ func TestNoConnectPrivilege(t *testing.T) {
 	if st := stageOf(r, "auth"); st == nil || st.Status != StageOK || stageOf(r, "server").Status != StageFail {
 		t.Errorf("authenticated, then refused at the server stage: %+v", r.Stages)
 	}
-	if !strings.Contains(strings.Join(r.Diagnosis.Steps, "\n"), "GRANT CONNECT ON DATABASE private TO app") {
+	if !strings.Contains(strings.Join(r.Diagnosis.Steps, "\n"), `GRANT CONNECT ON DATABASE "private" TO "app"`) {
 		t.Errorf("steps: %q", r.Diagnosis.Steps)
 	}
 }

@@ -95,8 +95,12 @@ func (p *Policy) run(ctx context.Context, attempt func(context.Context) (bool, e
 			return giveUp("max attempts", nil)
 		}
 		wait := p.wait(n)
-		if p.MaxElapsed > 0 && time.Since(start)+wait > p.MaxElapsed {
-			return giveUp("max elapsed", nil)
+		if p.MaxElapsed > 0 {
+			left := p.MaxElapsed - time.Since(start)
+			if left <= 0 {
+				return giveUp("max elapsed", nil)
+			}
+			wait = min(wait, left)
 		}
 		// The caller's deadline wins: an attempt that would start after it is not worth the wait.
 		if deadline, ok := ctx.Deadline(); ok && time.Until(deadline) < wait {

@@ -91,8 +91,9 @@ func TestDoGivesUp(t *testing.T) {
 		t.Errorf("max attempts 3: %d attempts, %v", attempts, err)
 	}
 
-	err = retry.Do(ctx, &retry.Policy{First: time.Hour, Max: time.Hour, MaxElapsed: time.Minute}, down)
-	if !errors.As(err, &g) || g.Attempts != 1 || g.Reason != "max elapsed" {
+	// A wait beyond MaxElapsed is cut short: one last attempt when the time is up.
+	err = retry.Do(ctx, &retry.Policy{First: time.Hour, Max: time.Hour, MaxElapsed: 50 * time.Millisecond}, down)
+	if !errors.As(err, &g) || g.Attempts != 2 || g.Reason != "max elapsed" || g.Elapsed < 50*time.Millisecond {
 		t.Errorf("a first wait beyond MaxElapsed: %v", err)
 	}
 
@@ -162,5 +163,32 @@ func TestDoAtMostOnce(t *testing.T) {
 	})
 	if err != nil || count(t, ctx, c, "once") != 1 {
 		t.Errorf("after refused connects: %v, %d rows", err, count(t, ctx, c, "once"))
+	}
+}
+
+// TestInteractiveKeepsItsBudget: Interactive's policy, run forty times faster (a 0.5 s budget), rides out an outage
+// that ends just before the budget, whatever its jitter draws: the time is the budget, not a count of attempts that
+// short waits use up early (10 attempts with full jitter ran out after a quarter of the time on average).
+func TestInteractiveKeepsItsBudget(t *testing.T) {
+	pgtest.Isolate(t)
+	ctx := ctxFor(t)
+	c := start(t, pgtest.Options{})
+	c.Stop(t, "fast")
+	down := selectOne(app(c)) // refused, for real
+	const speed = 40
+	p := retry.Interactive()
+	p.First, p.Max, p.MaxElapsed = p.First/speed, p.Max/speed, p.MaxElapsed/speed
+	outage := p.MaxElapsed * 9 / 10
+	for range 10 {
+		start := time.Now()
+		err := retry.Do(ctx, p, func(ctx context.Context) error {
+			if time.Since(start) < outage {
+				return down(ctx)
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatalf("an outage of %s with a budget of %s: %v", outage, p.MaxElapsed, err)
+		}
 	}
 }

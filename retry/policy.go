@@ -20,8 +20,9 @@ type Policy struct {
 	Jitter float64
 	// MaxAttempts caps the attempts, the first one included; 0 means no cap by count.
 	MaxAttempts int
-	// MaxElapsed caps the time from the first attempt's start: no wait is begun that would end later; 0 means no
-	// cap by time. The context's deadline always applies as well; with neither cap, only the context ends the
+	// MaxElapsed caps the time from the first attempt's start: a wait that would end later is cut short, so that the
+	// last attempt starts when the time is up (an outage shorter than MaxElapsed is ridden out, whatever the jitter
+	// drew); 0 means no cap by time. The context's deadline always applies as well; with neither cap, only the context ends the
 	// retries.
 	MaxElapsed time.Duration
 	// OnRetry, when set, is called before each wait, for logging and metrics.
@@ -37,10 +38,12 @@ type Event struct {
 }
 
 // Interactive is for work someone waits for (a request, a command): exponential waits with full jitter from
-// 100 ms up to 2 s, at most 10 attempts and 20 s in all. A restart or failover that lasts a few seconds costs the
-// caller the outage plus at most one step; longer outages fail in time for a person to be told.
+// 100 ms up to 2 s, for 20 s in all. The time is the budget and the attempts follow from it (about 15, one a second
+// once the steps reach 2 s): a cap by count would run out early when the jitter draws short waits. A restart or
+// failover shorter than 20 s costs the caller the outage plus at most one step; longer outages fail in time for a
+// person to be told.
 func Interactive() *Policy {
-	return &Policy{First: 100 * time.Millisecond, Max: 2 * time.Second, Jitter: 1, MaxAttempts: 10, MaxElapsed: 20 * time.Second}
+	return &Policy{First: 100 * time.Millisecond, Max: 2 * time.Second, Jitter: 1, MaxElapsed: 20 * time.Second}
 }
 
 // Background is for work nobody waits for (jobs, queues, replication of data), and follows the guidance managed

@@ -60,7 +60,7 @@ func TestBackgroundPolicy(t *testing.T) {
 	if p.Step(1) != 5*time.Second || p.Step(2) != 10*time.Second || p.Step(5) != 60*time.Second {
 		t.Errorf("Background steps %s %s %s, want 5s 10s 60s", p.Step(1), p.Step(2), p.Step(5))
 	}
-	if p := retry.Interactive(); p.Jitter != 1 || p.MaxAttempts == 0 || p.MaxElapsed == 0 || p.Step(1) != 100*time.Millisecond || p.Step(9) != 2*time.Second {
+	if p := retry.Interactive(); p.Jitter != 1 || p.MaxElapsed != 20*time.Second || p.Step(1) != 100*time.Millisecond || p.Step(9) != 2*time.Second {
 		t.Errorf("Interactive() = %+v", p)
 	}
 }

@@ -15,7 +15,10 @@
 // committed and the client cannot know, as when a failover or a network cut strikes at that moment), and
 // proxy-failover (the clients go through faultproxy, which plays its built-in failover scenario instead of a
 // restart: sessions end with 57P01, new connections are refused, then answered 57P03, then let through; -speed
-// divides its 10 s).
+// divides its 10 s), and down-N (the server stopped with -m fast for N seconds, then started: with retry.Interactive's
+// 20 s budget, no error reaches the application while the whole outage stays below 20 s).
+//
+//	go run ./bench/failover -scenarios down-5,down-10,down-15,down-18 -apps retry,sqlretry -rows 200
 package main
 
 import (
@@ -41,7 +44,7 @@ func main() {
 func run() error {
 	clients := flag.Int("clients", 8, "concurrent clients")
 	rows := flag.Int("rows", 2000, "rows each client writes, one transaction each")
-	scenarios := flag.String("scenarios", "fast,immediate,lost-ack,proxy-failover", "comma-separated: fast, immediate, lost-ack, proxy-failover")
+	scenarios := flag.String("scenarios", "fast,immediate,lost-ack,proxy-failover", "comma-separated: fast, immediate, lost-ack, proxy-failover, down-N (the server stopped for N s)")
 	policy := flag.String("policy", "interactive", "the retrying applications' policy: interactive or background")
 	speed := flag.Float64("speed", 5, "how much faster than written faultproxy's failover scenario runs (proxy-failover)")
 	apps := flag.String("apps", "plain,naive,retry,sqlretry", "comma-separated: plain, naive, retry, sqlretry")
@@ -83,7 +86,7 @@ func run() error {
 		if err := c.Exec(ctx, `GRANT ALL ON SCHEMA public TO bench`); err != nil {
 			return err
 		}
-		srv = server{conn: c.ConnString("user=bench", "password=bench", "dbname=postgres", "sslmode=disable"), restart: c.Restart}
+		srv = server{conn: c.ConnString("user=bench", "password=bench", "dbname=postgres", "sslmode=disable"), restart: c.Restart, down: downFunc(c)}
 		fmt.Printf("server: PostgreSQL %d on 127.0.0.1:%d (throwaway)\n", c.Version, c.Port)
 	}
 	srv.speed, srv.background = *speed, *policy == "background"
@@ -109,6 +112,23 @@ func run() error {
 		}
 	}
 	return nil
+}
+
+// downFunc stops c for d and starts it again.
+func downFunc(c *localpg.Cluster) func(context.Context, time.Duration) error {
+	return func(ctx context.Context, d time.Duration) error {
+		if err := c.Stop(ctx, "fast"); err != nil {
+			return err
+		}
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-t.C:
+		}
+		return c.Resume(ctx)
+	}
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d)/float64(time.Millisecond)) }

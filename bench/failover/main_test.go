@@ -20,11 +20,13 @@ func TestExperiment(t *testing.T) {
 	c.Exec(t, `GRANT ALL ON SCHEMA public TO bench`)
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	s := server{conn: c.ConnString("user=bench", "password=bench", "dbname=postgres", "sslmode=disable"), restart: c.Cluster.Restart, speed: 10}
+	s := server{conn: c.ConnString("user=bench", "password=bench", "dbname=postgres", "sslmode=disable"), restart: c.Cluster.Restart,
+		down: downFunc(c.Cluster), speed: 10}
 	if err := s.prepare(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, scenario := range []string{"fast", "immediate", "lost-ack", "proxy-failover"} {
+	// down-4: a server down for 4 s, well inside Interactive's 20 s budget.
+	for _, scenario := range []string{"fast", "immediate", "lost-ack", "proxy-failover", "down-4"} {
 		for _, app := range []string{"retry", "sqlretry"} {
 			r, err := s.measure(ctx, scenario, app, 4, 100)
 			if err != nil {

@@ -26,6 +26,8 @@ import (
 type server struct {
 	conn    string
 	restart func(ctx context.Context, mode string) error
+	// down stops the server for a while and starts it again; nil when the server is not ours to stop (-conn).
+	down func(ctx context.Context, d time.Duration) error
 	// speed runs faultproxy's failover scenario faster (see scenario.RunOptions).
 	speed float64
 	// background makes the retrying applications use retry.Background instead of retry.Interactive.
@@ -166,7 +168,14 @@ func (s *server) measure(ctx context.Context, name, app string, clients, rows in
 			return err
 		}
 	default:
-		return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack, proxy-failover)", name)
+		d, ok := downFor(name)
+		if !ok {
+			return r, fmt.Errorf("unknown scenario %q (fast, immediate, lost-ack, proxy-failover, down-N)", name)
+		}
+		if s.down == nil {
+			return r, fmt.Errorf("%s stops the server: only the throwaway one (not -conn)", name)
+		}
+		disrupt = func(ctx context.Context) error { return s.down(ctx, d) }
 	}
 	cfg.MaxConns = int32(clients)
 	policy := retry.Interactive()
@@ -310,6 +319,16 @@ func (s *server) measure(ctx context.Context, name, app string, clients, rows in
 	}
 	r.note = strings.Join(notes, "; ")
 	return r, nil
+}
+
+// downFor reads the scenario "down-N": the server stopped (fast) for N seconds, then started again.
+func downFor(name string) (time.Duration, bool) {
+	n, ok := strings.CutPrefix(name, "down-")
+	secs, err := strconv.ParseFloat(n, 64)
+	if !ok || err != nil || secs < 0 || secs > 3600 {
+		return 0, false
+	}
+	return time.Duration(secs * float64(time.Second)), true
 }
 
 type outageTimes struct{ start, end time.Time }

@@ -21,6 +21,7 @@ import (
 
 type proxyOptions struct {
 	listen, upstream, control         string
+	controlTokenFile                  string
 	tlsCert, tlsKey                   string
 	noClientTLS                       bool
 	upstreamSSLMode, upstreamRootCert string
@@ -56,10 +57,16 @@ fraction of connections affected (default all). --fault adds faults at start.
 
 Clients that ask for TLS get it, with --tls-cert/--tls-key or a self-signed certificate made at
 start. The proxy prints one line per event (accepted, session, fault, closed); it never prints
-passwords. It runs until interrupted. The control API has no authentication: keep it on loopback.`,
+passwords. It runs until interrupted.
+
+The control API answers only requests that name its own address (a loopback address or localhost)
+and come from no web page of another site, and a POST only with Content-Type: application/json.
+On any address but loopback it needs a token, read from --control-token-file or the environment
+variable PGTRIAGE_CONTROL_TOKEN (never from the command line, which other users can read); every
+request must then send "Authorization: Bearer TOKEN".`,
 		Example: `  # In front of a local server, faults changed with curl
   pgtriage proxy --listen 127.0.0.1:6432 --upstream 127.0.0.1:5432 --control 127.0.0.1:6433
-  curl -s -d '{"kind":"error","cause":"server.starting_up"}' localhost:6433/faults
+  curl -s -H 'Content-Type: application/json' -d '{"kind":"error","cause":"server.starting_up"}' localhost:6433/faults
   curl -s -X DELETE localhost:6433/faults
 
   # Half of the new connections get "too many clients" from the start
@@ -79,6 +86,7 @@ passwords. It runs until interrupted. The control API has no authentication: kee
 	f.StringVar(&opts.listen, "listen", "127.0.0.1:6432", "address to accept clients on (port 0 picks a free one)")
 	f.StringVar(&opts.upstream, "upstream", "", "the server's host:port")
 	f.StringVar(&opts.control, "control", "", "address of the HTTP control API, such as 127.0.0.1:6433 (default: none)")
+	f.StringVar(&opts.controlTokenFile, "control-token-file", "", "file holding the token that every control API request must send (default: $PGTRIAGE_CONTROL_TOKEN); required off loopback")
 	f.StringVar(&opts.tlsCert, "tls-cert", "", "certificate (PEM) presented to clients that ask for TLS (default: self-signed)")
 	f.StringVar(&opts.tlsKey, "tls-key", "", "its private key (PEM)")
 	f.BoolVar(&opts.noClientTLS, "no-client-tls", false, "answer SSLRequest with 'N', as a server without ssl")
@@ -177,11 +185,20 @@ func runProxy(ctx context.Context, out io.Writer, opts proxyOptions) error {
 		lines.printf("fault %s in force: %s", f.ID, faultText(f))
 	}
 	if opts.control != "" {
+		access, err := controlAccess(opts)
+		if err != nil {
+			return err
+		}
 		ln, err := net.Listen("tcp", opts.control)
 		if err != nil {
 			return &exitError{Code: 1, Err: fmt.Errorf("--control: %w", err)}
 		}
-		srv := &http.Server{Handler: logFaultChanges(p.Handler(), lines), ReadHeaderTimeout: 5 * time.Second,
+		// What was bound decides, not the spelling: a name may resolve to anything, an empty host is every interface.
+		if !ln.Addr().(*net.TCPAddr).IP.IsLoopback() && access.Token == "" {
+			ln.Close()
+			return usageError("--control %s listens on %s, not loopback: anyone who can reach it could inject faults; set a token with --control-token-file or PGTRIAGE_CONTROL_TOKEN, or use 127.0.0.1", opts.control, ln.Addr())
+		}
+		srv := &http.Server{Handler: logFaultChanges(p.Handler(access), lines), ReadHeaderTimeout: 5 * time.Second,
 			ReadTimeout: 10 * time.Second, WriteTimeout: 10 * time.Second, IdleTimeout: time.Minute}
 		served := make(chan struct{})
 		go func() { defer close(served); srv.Serve(ln) }()
@@ -196,6 +213,40 @@ func runProxy(ctx context.Context, out io.Writer, opts proxyOptions) error {
 	<-ctx.Done()
 	lines.printf("stopping")
 	return nil
+}
+
+// maxTokenFile bounds the token file; a token is a line.
+const maxTokenFile = 4 << 10
+
+// controlAccess is who may use the control API: the token from its file or the environment, and the host of
+// --control as a name requests may use.
+func controlAccess(opts proxyOptions) (faultproxy.ControlAccess, error) {
+	var access faultproxy.ControlAccess
+	host, _, err := net.SplitHostPort(opts.control)
+	if err != nil {
+		return access, usageError("--control %q: %w", opts.control, err)
+	}
+	access.Hosts = []string{strings.ToLower(host)}
+	access.Token = os.Getenv("PGTRIAGE_CONTROL_TOKEN")
+	if opts.controlTokenFile != "" {
+		f, err := os.Open(opts.controlTokenFile)
+		if err != nil {
+			return access, usageError("--control-token-file: %w", err)
+		}
+		defer f.Close()
+		b, err := io.ReadAll(io.LimitReader(f, maxTokenFile+1))
+		if err != nil {
+			return access, usageError("--control-token-file: %w", err)
+		}
+		if len(b) > maxTokenFile {
+			return access, usageError("--control-token-file %s: larger than %d bytes, not a token", opts.controlTokenFile, maxTokenFile)
+		}
+		access.Token = strings.TrimSpace(string(b))
+		if access.Token == "" {
+			return access, usageError("--control-token-file %s is empty", opts.controlTokenFile)
+		}
+	}
+	return access, nil
 }
 
 // faultText is a fault as JSON, for the event lines.

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"os"
 	"regexp"
 	"strconv"
 	"strings"
@@ -55,26 +56,33 @@ func waitOutput(t *testing.T, out *syncBuffer, re *regexp.Regexp) []string {
 	}
 }
 
+// runProxyCmd runs `pgtriage proxy` with args until the test ends, and returns its output.
+func runProxyCmd(t *testing.T, args ...string) *syncBuffer {
+	t.Helper()
+	out := &syncBuffer{}
+	cmd := newProxyCmd()
+	cmd.SetOut(out)
+	cmd.SetArgs(args)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- cmd.ExecuteContext(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("proxy command: %v", err)
+		}
+	})
+	return out
+}
+
 // TestProxyCommand runs `pgtriage proxy` in front of a real server and
 // drives it through its HTTP control API.
 func TestProxyCommand(t *testing.T) {
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: "s3cret-pw"}}})
-	out := &syncBuffer{}
-	cmd := newProxyCmd()
-	cmd.SetOut(out)
-	cmd.SetArgs([]string{"--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
+	out := runProxyCmd(t, "--listen", "127.0.0.1:0", "--control", "127.0.0.1:0",
 		"--upstream", net.JoinHostPort(c.Host, strconv.Itoa(c.Port)),
-		"--fault", `{"kind":"latency","delay":"1ms"}`})
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- cmd.ExecuteContext(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Errorf("proxy command: %v", err)
-		}
-	}()
+		"--fault", `{"kind":"latency","delay":"1ms"}`)
 	listen := waitOutput(t, out, regexp.MustCompile(`listening on (\S+),`))[1]
 	control := "http://" + waitOutput(t, out, regexp.MustCompile(`control API on http://(\S+)/faults`))[1]
 	host, port, _ := net.SplitHostPort(listen)
@@ -86,6 +94,9 @@ func TestProxyCommand(t *testing.T) {
 		req, err := http.NewRequest(method, control+path, strings.NewReader(body))
 		if err != nil {
 			t.Fatal(err)
+		}
+		if body != "" {
+			req.Header.Set("Content-Type", "application/json")
 		}
 		resp, err := client.Do(req)
 		if err != nil {
@@ -157,10 +168,54 @@ func TestProxyCommandBadFlags(t *testing.T) {
 		{"proxy", "--upstream", "127.0.0.1:5432", "--tls-cert", "x.pem"},
 		{"proxy", "--upstream", "127.0.0.1:5432", "--fault", `{"kind":"sideways"}`},
 		{"proxy", "--upstream", "127.0.0.1:5432", "--fault", `{"kind":`},
+		// Every interface without a token: anyone on the network could inject faults.
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", "0.0.0.0:0"},
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", ":0"},
+		{"proxy", "--upstream", "127.0.0.1:5432", "--control", "127.0.0.1:0", "--control-token-file", "/nonexistent/token"},
 	} {
 		_, errOut, code := run(t, deps{}, append(args, "--listen", "127.0.0.1:0")...)
 		if code != usageExit || errOut == "" {
 			t.Errorf("%v: exit %d, stderr %q; want %d and a message", args, code, errOut, usageExit)
+		}
+	}
+}
+
+// TestProxyControlToken: with a token, every control request must carry it; the token is never printed.
+func TestProxyControlToken(t *testing.T) {
+	const token = "c0ntrol-t0ken-9f2"
+	file := t.TempDir() + "/token"
+	if err := os.WriteFile(file, []byte(token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	// The upstream is never dialled: no client connects.
+	out := runProxyCmd(t, "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--control", "127.0.0.1:0", "--control-token-file", file)
+	t.Cleanup(func() {
+		if strings.Contains(out.String(), token) {
+			t.Errorf("token in the output:\n%s", out)
+		}
+	})
+	control := "http://" + waitOutput(t, out, regexp.MustCompile(`control API on http://(\S+)/faults`))[1]
+	client := &http.Client{Timeout: time.Minute}
+	for _, tt := range []struct {
+		auth string
+		want int
+	}{{"", 401}, {"Bearer wrong", 401}, {"Bearer " + token, 201}} {
+		req, err := http.NewRequest("POST", control+"/faults", strings.NewReader(`{"kind":"refuse"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set("Content-Type", "application/json")
+		if tt.auth != "" {
+			req.Header.Set("Authorization", tt.auth)
+		}
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tt.want || strings.Contains(string(body), token) {
+			t.Errorf("Authorization %q: %d %s, want %d", tt.auth, resp.StatusCode, body, tt.want)
 		}
 	}
 }

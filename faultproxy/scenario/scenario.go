@@ -48,9 +48,10 @@ type change struct {
 // maxOffset bounds offsets and `for` durations: a rehearsal lasts minutes, and sums of offsets cannot overflow.
 const maxOffset = 24 * time.Hour
 
-// MaxFileSize bounds a scenario file: a hand-written timeline is a few kilobytes. Readers read one byte more, so
-// that Parse can say the file is too big.
-const MaxFileSize = 1 << 20
+// MaxFileSize bounds a scenario file: a hand-written timeline is a few kilobytes, and every value of the file is a
+// parsed node of some hundred bytes (256 KiB of short values allocate under 64 MB in all). Readers read one byte more, so that
+// Parse can say the file is too big.
+const MaxFileSize = 256 << 10
 
 // Parse reads a scenario file; name is used in errors ("file.yaml:12: steps[1].add[0].kind: ...").
 //
@@ -84,6 +85,11 @@ func Parse(name string, data []byte) (*Scenario, error) {
 	p := &scenarioParser{file: name}
 	if len(doc.Content) == 0 {
 		return nil, fmt.Errorf("%s: empty file: a scenario needs at least name and steps", name)
+	}
+	// An alias is expanded each time a value is decoded, and yaml.v3 counts an alias of a scalar as one node: a
+	// few kilobytes of aliases to a long scalar become gigabytes. A timeline needs none.
+	if n := aliased(&doc); n != nil {
+		return nil, fmt.Errorf("%s:%d: anchors and aliases (&name, *name) are not allowed in a scenario file: write each value out", name, n.Line)
 	}
 	s := p.scenario(doc.Content[0])
 	if p.err != nil {
@@ -284,6 +290,20 @@ func (p *scenarioParser) duration(n *yaml.Node, field string) time.Duration {
 		p.fail(n, field, "%s: a scenario lasts at most %s", s, maxOffset)
 	}
 	return d
+}
+
+// aliased returns the first node that is an alias or carries an anchor, walking the tree as parsed: aliases are
+// not followed, so the walk is as long as the file.
+func aliased(n *yaml.Node) *yaml.Node {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		return n
+	}
+	for _, c := range n.Content {
+		if a := aliased(c); a != nil {
+			return a
+		}
+	}
+	return nil
 }
 
 func nodeKind(n *yaml.Node) string {

@@ -12,8 +12,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgconn"
@@ -359,12 +357,13 @@ func (c *Cluster) Restart(ctx context.Context, mode string) error {
 
 // Close stops the server at once, whatever state it is in, and removes the directory.
 func (c *Cluster) Close() error {
-	pidFile := filepath.Join(c.data, "postmaster.pid")
-	if _, err := os.Stat(pidFile); err == nil {
+	// Only a postmaster of this data directory is stopped: postmaster.pid may be stale (a crashed server's pid, reused
+	// since by another process), and pg_ctl would signal whatever process it names.
+	if pid, ok := c.srv.postmaster(c.data); ok {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		if err := c.srv.run(ctx, c.Dir, "pg_ctl", "stop", "-m", "immediate", "-w", "-t", "10", "-D", c.data); err != nil {
-			if err := kill(pidFile); err != nil {
+			if err := c.srv.kill(ctx, pid); err != nil {
 				return err
 			}
 		}
@@ -378,57 +377,6 @@ func (c *Cluster) Close() error {
 		time.Sleep(20 * time.Millisecond)
 	}
 	return err
-}
-
-// kill is the last resort when pg_ctl could not stop the server.
-func kill(pidFile string) error {
-	b, err := os.ReadFile(pidFile)
-	if err != nil {
-		return nil // it stopped after all
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil || pid <= 0 {
-		return fmt.Errorf("bad %s: %q", pidFile, line)
-	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil && !errors.Is(err, syscall.ESRCH) {
-		return fmt.Errorf("kill postmaster %d: %w", pid, err)
-	}
-	return nil
-}
-
-// dirPrefix names cluster directories in the temporary directory.
-const dirPrefix = "localpg-"
-
-// ownerFile, in a cluster directory, holds the pid of the process that started the cluster.
-const ownerFile = "owner.pid"
-
-// sweep removes the clusters of processes that died without cleaning up (go test -timeout kills a test binary
-// without running its cleanups; a demo may be killed), so that their servers do not pile up on the machine.
-var sweep = sync.OnceFunc(func() {
-	srv, err := findServer()
-	if err != nil {
-		return
-	}
-	owners, _ := filepath.Glob(filepath.Join(os.TempDir(), dirPrefix+"*", ownerFile))
-	for _, owner := range owners {
-		if !ownerDied(owner) {
-			continue
-		}
-		dir := filepath.Dir(owner)
-		c := &Cluster{Dir: dir, srv: srv, data: filepath.Join(dir, "data")}
-		c.Close() // best effort: a failure here is not this caller's
-	}
-})
-
-// ownerDied tells whether the process named in the file has gone. A pid reused since only delays the sweep.
-func ownerDied(file string) bool {
-	b, err := os.ReadFile(file)
-	if err != nil {
-		return false
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	return err == nil && pid > 0 && errors.Is(syscall.Kill(pid, 0), syscall.ESRCH)
 }
 
 func createRole(r Role) string {

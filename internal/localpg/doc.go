@@ -14,5 +14,7 @@
 // The server binaries come from PG_BINDIR, else the highest version under /usr/lib/postgresql/*/bin (Debian's
 // postgresql package), else PATH. PostgreSQL refuses to run as root, so when the caller is root the server runs as
 // the "postgres" system user and its files belong to that user. Each cluster directory names the process that made
-// it, and the first Start of a process removes the clusters of processes that died without Close.
+// it, and the first Start of a process removes the clusters of processes that died without Close: only directories
+// that the file system says are this user's (another user can make a localpg-* directory too), and it stops only a
+// process that /proc shows to be the postmaster of that directory, with signals sent as the server user.
 package localpg

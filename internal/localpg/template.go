@@ -57,7 +57,7 @@ func (s *server) template(ctx context.Context) (string, error) {
 		return final, err
 	}
 
-	build, err := os.MkdirTemp("", "pgtriage-build-")
+	build, err := os.MkdirTemp("", dirPrefix+"build-")
 	if err != nil {
 		return "", err
 	}

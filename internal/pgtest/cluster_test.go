@@ -272,14 +272,11 @@ func waitActive(t *testing.T, c *pgtest.Cluster, query string) {
 		t.Fatal(err)
 	}
 	defer conn.Close(context.Background())
-	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+	pgtest.WaitFor(t, "a session running "+query, func() bool {
 		res, err := conn.Exec(context.Background(), "SELECT count(*) FROM pg_stat_activity WHERE query = '"+query+"'").ReadAll()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if string(res[0].Rows[0][0]) != "0" {
-			return
-		}
-	}
-	t.Fatalf("no session runs %q after 10s", query)
+		return string(res[0].Rows[0][0]) != "0"
+	})
 }
