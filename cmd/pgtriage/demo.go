@@ -98,11 +98,11 @@ started, also when stopped early: Ctrl-C, SIGTERM, SIGHUP, or the reader of its 
 			if err := checkFormat(format); err != nil {
 				return err
 			}
-			ctx, stop := untilSignalled(cmd.Context(), nil)
+			ctx, cancel, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
-			ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
-			defer cancel()
-			progress := cmd.OutOrStdout()
+			ctx, cancelTimeout := context.WithTimeout(ctx, 2*time.Minute)
+			defer cancelTimeout()
+			var progress io.Writer = stopOnWriteError{cmd.OutOrStdout(), cancel}
 			if format == "json" {
 				progress = io.Discard
 			}

@@ -32,6 +32,7 @@ Exit codes: 0 a cause was recognised, 1 nothing was, 3 bad usage (unreadable fil
 		Example: `  pgtriage explain 'FATAL:  password authentication failed for user "app"'
   pgtriage explain --format json "failed to connect to ` + "`user=app database=orders`" + `: ... (SQLSTATE 53300)"
   kubectl logs deploy/orders-api | pgtriage explain
+  pgtriage explain --file /var/log/postgresql/postgresql-16-main.log
   pgtriage explain /var/log/postgresql/postgresql-16-main.log
   pbpaste | pgtriage explain -`,
 		RunE: func(cmd *cobra.Command, args []string) error {

@@ -77,7 +77,7 @@ request must then send "Authorization: Bearer TOKEN".`,
     --upstream-sslmode verify-full --upstream-sslrootcert ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := untilSignalled(cmd.Context(), nil)
+			ctx, _, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			return runProxy(ctx, cmd.OutOrStdout(), opts)
 		},

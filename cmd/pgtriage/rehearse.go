@@ -80,7 +80,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := untilSignalled(cmd.Context(), nil)
+			ctx, _, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: cmd.ErrOrStderr()})
 			if err != nil {

@@ -145,7 +145,7 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 
 func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, format, eventsFile, metricsAddr string, duration time.Duration) error {
 	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	ctx, stop := untilSignalled(cmd.Context(), func() {
+	ctx, _, stop := untilSignalled(cmd.Context(), func() {
 		fmt.Fprintln(errOut, "pgtriage watch: SIGHUP: still watching (reloading the targets on SIGHUP is not supported yet)")
 	})
 	defer stop()
