@@ -2,6 +2,7 @@ package catalog
 
 import (
 	"maps"
+	"os"
 	"regexp"
 	"slices"
 	"strings"
@@ -297,5 +298,30 @@ func TestFactsAreNotChangedInPlace(t *testing.T) {
 	want := Facts{FactUser: "other", FactPort: "6432", FactHost: "orders.postgres.database.azure.com", FactServer: "orders"}
 	if !maps.Equal(g, want) {
 		t.Errorf("got %v, want %v", g, want)
+	}
+}
+
+// docs/poolers.md lists every pooler and provider code with its messages and sources: a code added to the catalog
+// without a row there fails here.
+func TestPoolerCodesDocumented(t *testing.T) {
+	doc, err := os.ReadFile("../docs/poolers.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range poolerCauses {
+		if !strings.Contains(string(doc), "| "+string(c.Code)+" |") {
+			t.Errorf("docs/poolers.md has no row for %s", c.Code)
+		}
+	}
+}
+
+// lib/pq puts the SQLSTATE in parentheses at the end of its line: the code decides when the words are unknown.
+func TestLibPQSQLState(t *testing.T) {
+	v := Recognize("pq: the server said something new (57P03)")
+	if v.SQLState != "57P03" || v.Cause.Code != ServerRecovery {
+		t.Errorf("got %s %s, want 57P03 %s", v.SQLState, v.Cause.Code, ServerRecovery)
+	}
+	if v := Recognize("listening on (57P03)"); v.SQLState != "" {
+		t.Errorf("a code in parentheses outside lib/pq's framing was taken for a SQLSTATE: %s", v.SQLState)
 	}
 }

@@ -10,13 +10,19 @@ const (
 	ClientPoolTimeout        Code = "client.pool_timeout"
 	DNSNotFound              Code = "dns.not_found"
 	DNSFailed                Code = "dns.failed"
+	DNSPrivateZoneNotLinked  Code = "dns.private_zone_not_linked"
+	DNSPrivateAddress        Code = "dns.private_address"
 	TCPRefused               Code = "tcp.refused"
 	TCPTimeout               Code = "tcp.timeout"
 	TCPUnreachable           Code = "tcp.unreachable"
 	FirewallIPv6NotAllowed   Code = "firewall.ipv6_not_allowed"
+	NetIPv6OnlyServer        Code = "net.ipv6_only_server"
+	NetIPv4OnlyServer        Code = "net.ipv4_only_server"
 	ProtocolNotPostgres      Code = "protocol.not_postgres"
 	ServerUnresponsive       Code = "server.unresponsive"
 	ConnReset                Code = "conn.reset"
+	NetIdleCut               Code = "net.idle_cut"
+	NetMTUBlackhole          Code = "net.mtu_blackhole"
 	TLSNotSupported          Code = "tls.not_supported"
 	TLSRequired              Code = "tls.required"
 	TLSUntrustedCert         Code = "tls.untrusted_cert"
@@ -35,6 +41,9 @@ const (
 	AuthNoConnectPrivilege   Code = "auth.no_connect_privilege"
 	AuthRejected             Code = "auth.rejected"
 	AuthTokenInvalid         Code = "auth.token_invalid"
+	AuthTokenExpired         Code = "auth.token_expired"
+	AuthTokenExpiring        Code = "auth.token_expiring"
+	AuthTokenWrongAudience   Code = "auth.token_wrong_audience"
 	AuthUsernameFormat       Code = "auth.username_format"
 	DBNotFound               Code = "db.not_found"
 	DBNotAccepting           Code = "db.not_accepting"
@@ -57,7 +66,7 @@ const (
 // Within a row: what it is, whether it clears by itself, what to do, how the managed services differ, and how to
 // recognise it. Text patterns are lower case (ASCII letters; see lowerASCII). The words of PostgreSQL's translations
 // are added to the rows from translations.go.
-var causes = withTranslations([]Cause{
+var causes = withTranslations(append([]Cause{
 	{
 		Code: OK, Category: None,
 		Summary: "The connection succeeded.",
@@ -146,6 +155,52 @@ var causes = withTranslations([]Cause{
 		},
 	},
 	{
+		Code: DNSPrivateZoneNotLinked, Category: DNS,
+		Summary: "{host} is a private-endpoint name ({private_name}) but resolved to the public address {address}: this network's DNS does not use the private DNS zone {private_zone}, so the client goes to the public endpoint instead of the private one.",
+		steps: []string{
+			"Make this network's resolvers answer from the private DNS zone {private_zone}: link the zone to the client's network, or forward the zone to a resolver that has it.",
+			"Check with `nslookup {host}` from the client: the last name of the chain must resolve to the private endpoint's address (10.x, 172.16-31.x, 192.168.x).",
+			"Clients outside the private network (on premises, another cloud) need a VPN or peering and a conditional forwarder for the zone, not only a route.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Link the private DNS zone {private_zone} to the client's virtual network: `az network private-dns link vnet create --resource-group {resource_group} --zone-name {private_zone} --name <link-name> --virtual-network <client-vnet> --registration-enabled false`.",
+				"From a peered network or on premises, forward postgres.database.azure.com to Azure DNS (168.63.129.16) through an Azure DNS Private Resolver inbound endpoint; a hosts-file entry is a stopgap.",
+				"Check the private endpoint's DNS configuration (`az network private-endpoint dns-zone-group list --resource-group {resource_group} --endpoint-name <endpoint>`): the A record for {server} must be in {private_zone}.",
+			},
+			RDS: {
+				"Turn on private DNS names for the interface VPC endpoint (`aws ec2 modify-vpc-endpoint --vpc-endpoint-id <vpce-id> --private-dns-enabled`) and enable DNS hostnames and DNS resolution on the client's VPC.",
+				"Associate the Route 53 private hosted zone with the client's VPC; from on premises, forward the zone with a Route 53 Resolver inbound endpoint.",
+			},
+			CloudSQL: {
+				"Create the Cloud DNS private zone for the instance's DNS name (`gcloud sql instances describe <instance> --format='value(dnsName)'`) with an A record for the Private Service Connect endpoint, and make the zone visible to the client's VPC network.",
+				"From on premises, forward the zone with a Cloud DNS inbound server policy.",
+			},
+		},
+	},
+	{
+		Code: DNSPrivateAddress, Category: DNS,
+		Summary: "{host} resolved to the private address {address}: the server is reachable only from inside its private network (VNet, VPC, peering or VPN), and this client is not on a path to it.",
+		steps: []string{
+			"Run the client (or this check) from inside the server's private network, or connect that network to the client's (VPN, peering, transit gateway).",
+			"If the server should be reachable publicly, give it a public endpoint; if the name should resolve differently outside (split-horizon DNS), check which DNS server this client asks.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"A flexible server with private access (VNet integration) has no public endpoint: connect from its virtual network, a peered one, or over VPN or ExpressRoute.",
+				"For access from outside, create a server with public access, or add a private endpoint in a network the client reaches.",
+			},
+			RDS: {
+				"The DB instance is not publicly accessible, so its public name resolves to its private address: connect from inside the VPC (or a peered VPC, VPN, Direct Connect), or through a bastion or SSM port forwarding.",
+				"To reach it from the internet: `aws rds modify-db-instance --db-instance-identifier <instance> --publicly-accessible --apply-immediately`, in public subnets with an internet gateway, and a security group rule for {client_addr}.",
+			},
+			CloudSQL: {
+				"A private-IP instance is reachable from its VPC network (and peered networks) only: connect from there, or through the Cloud SQL Auth Proxy with --private-ip on a host in the VPC.",
+				"To reach it from outside, add a public IP to the instance and an authorized network for {client_addr}.",
+			},
+		},
+	},
+	{
 		Code: TCPRefused, Category: Availability,
 		Summary: "Nothing accepts connections on that address and port: the server is down or restarting, listens on another port or address, or a firewall rejects the connection.",
 		steps: []string{
@@ -209,6 +264,38 @@ var causes = withTranslations([]Cause{
 		},
 	},
 	{
+		Code: NetIPv6OnlyServer, Category: Firewall,
+		Summary: "{host} has only IPv6 addresses, and this client's network has no IPv6 route: an IPv6-only server seen from an IPv4-only network.",
+		steps: []string{
+			"Give the client IPv6 (a dual-stack VPC, subnet or container network), or reach the server through something that has an IPv4 address (a pooler or proxy, NAT64 in front).",
+			"Check with `ip -6 route` on the client: without a default IPv6 route, nothing reaches {address}.",
+		},
+		providerSteps: map[Provider][]string{
+			Supabase: {
+				"Supabase's direct connection host (db.<project-ref>.supabase.co) has only an IPv6 address: connect through the connection pooler (Supavisor), which has IPv4: session mode `postgres://postgres.<project-ref>@aws-0-<region>.pooler.supabase.com:5432/postgres` (the dashboard's Connect button shows it).",
+				"Or buy the project's IPv4 add-on, which gives the direct host an IPv4 address.",
+				"Or run the client where IPv6 works (most hosts do; many container platforms, GitHub Actions runners and some serverless platforms do not).",
+			},
+		},
+	},
+	{
+		Code: NetIPv4OnlyServer, Category: Firewall,
+		Summary: "{host} has only IPv4 addresses, and this client's network has no IPv4 route: an IPv4-only server seen from an IPv6-only network.",
+		steps: []string{
+			"Give the client IPv4 (dual stack), or use NAT64 with DNS64 on the client's network so that IPv4-only names get IPv6 addresses.",
+			"Check with `ip -4 route` on the client: without a default IPv4 route, nothing reaches {address}.",
+		},
+		providerSteps: map[Provider][]string{
+			RDS: {
+				"Switch the DB instance to dual-stack mode (`aws rds modify-db-instance --db-instance-identifier <instance> --network-type DUAL`, in subnets with IPv6 CIDRs) and allow the client's IPv6 address in the security group.",
+				"Or turn on DNS64 on the client's subnet and route 64:ff9b::/96 to a NAT gateway.",
+			},
+			Azure: {
+				"Azure Database for PostgreSQL flexible server is reached over IPv4: give the client IPv4 (dual-stack VNet), or put NAT64 in front.",
+			},
+		},
+	},
+	{
 		Code: FirewallIPv6NotAllowed, Category: Firewall,
 		Summary: "The server's gateway refused an IPv6 connection: it accepts IPv4 clients only.",
 		steps: []string{
@@ -266,6 +353,25 @@ var causes = withTranslations([]Cause{
 		},
 	},
 	{
+		Code: NetIdleCut, Category: Availability,
+		Summary: "Something on the path (a load balancer, NAT gateway or firewall) forgets a connection idle for about {idle_cut}; the next query on it then {idle_cut_effect}.",
+		steps: []string{
+			"Turn on TCP keepalives below the cut on the client: libpq `keepalives=1 keepalives_idle={keepalives_idle} keepalives_interval={keepalives_interval} keepalives_count=3`; pgx `net.Dialer{KeepAliveConfig: net.KeepAliveConfig{Enable: true, Idle: {keepalives_idle} * time.Second, Interval: {keepalives_interval} * time.Second, Count: 3}}` as the config's DialFunc.",
+			"Or on the server, for every client: `ALTER SYSTEM SET tcp_keepalives_idle = {keepalives_idle}; ALTER SYSTEM SET tcp_keepalives_interval = {keepalives_interval}; ALTER SYSTEM SET tcp_keepalives_count = 3; SELECT pg_reload_conf();`.",
+			"Close pooled connections before they sit idle that long: pgxpool MaxConnIdleTime, HikariCP idleTimeout/keepaliveTime, SQLAlchemy pool_recycle, database/sql SetConnMaxIdleTime at most {pool_max_idle}.",
+			"Or raise the middle box's idle timeout, where you own it (Azure Load Balancer and NAT Gateway: up to 120 min; AWS Gateway Load Balancer: up to 6000 s).",
+		},
+	},
+	{
+		Code: NetMTUBlackhole, Category: Timeout,
+		Summary: "Small results arrive but a large one stalls: full-size packets are lost on the path and the ICMP \"fragmentation needed\" messages that would tell the sender to send smaller ones never arrive (a path-MTU black hole).",
+		steps: []string{
+			"Clamp the TCP MSS on the VPN, tunnel or router between client and server to the path MTU (Linux: `nft add rule inet filter forward tcp flags syn tcp option maxseg size set rt mtu`, or iptables TCPMSS --clamp-mss-to-pmtu).",
+			"Lower the MTU of the client's tunnel or VPN interface (WireGuard 1420 or less, IPsec 1400, GRE/VXLAN 1450) so that full packets fit, or allow ICMP type 3 code 4 (IPv6: type 2, packet too big) through the firewalls on the path.",
+			"On Linux clients, `sysctl -w net.ipv4.tcp_mtu_probing=1` makes TCP find a working size by itself after a black hole.",
+		},
+	},
+	{
 		Code: TLSNotSupported, Category: TLS,
 		Summary: "The server does not offer TLS, but sslmode={sslmode} requires it.",
 		steps: []string{
@@ -308,7 +414,7 @@ var causes = withTranslations([]Cause{
 			Supabase: {"Download the project's CA certificate (Database settings, SSL configuration) and set sslrootcert to it."},
 		},
 		matchers: []matcher{
-			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain"}},
+			{text: []string{"certificate verify failed", "self-signed certificate", "self signed certificate", "unable to get local issuer certificate", "certificate signed by unknown authority", "pkix path building failed", "unable to verify the first certificate", "root certificate file", "the remote certificate is invalid according to the validation procedure", "untrustedroot", "unable_to_verify_leaf_signature", "self_signed_cert_in_chain", "invalidcertificate", "unknownissuer", "pkix path validation failed", "does not chain with any of the trust anchors", "self signed certificate in certificate chain", "certificate signature failure", "ecdsa verification failure"}},
 		},
 	},
 	{
@@ -319,7 +425,7 @@ var causes = withTranslations([]Cause{
 			"Or reissue the server certificate with {host} in its subject alternative names.",
 		},
 		matchers: []matcher{
-			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value"}},
+			{text: []string{"does not match host name", "certificate is valid for", "cannot validate certificate for", "err_tls_cert_altname_invalid", "hostname mismatch", "remotecertificatenamemismatch", "no alternative certificate subject name matches", "does not match certificate's altnames", "cn name does not match the passed value", "server name validation failed", "could not be verified by hostnameverifier"}},
 		},
 	},
 	{
@@ -396,7 +502,7 @@ var causes = withTranslations([]Cause{
 		matchers: []matcher{
 			{sqlstate: "28P01"},
 			// Not "authentication failed for user" alone: peer, ident, LDAP and the others say it too.
-			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server"}},
+			{text: []string{"password authentication failed", "invalid password", "password is incorrect", "wrong password", "sasl authentication failed", "password doesn't match", "password does not match", "authentication failed against database server", "re:the password that was provided for the role \\S+ is wrong"}},
 		},
 	},
 	{
@@ -519,6 +625,52 @@ var causes = withTranslations([]Cause{
 		},
 		matchers: []matcher{
 			{text: []string{"access token has invalid format", "access token has expired", "access token is invalid"}},
+		},
+	},
+	{
+		Code: AuthTokenExpired, Category: Login,
+		Summary: "The password is an access token that has expired, so the server refuses it (it says only that password authentication failed).",
+		steps: []string{
+			"Get a fresh token just before connecting, and have the application's pool fetch one for each new connection instead of reusing the first.",
+			"Check the client's clock (`timedatectl`): a clock that runs behind or ahead makes valid tokens look expired and the other way round.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Get a fresh Entra ID token for the database: `az account get-access-token --resource-type oss-rdbms --query accessToken --output tsv`; it lasts about an hour.",
+				"In the application, fetch the token in the pool's connection hook (pgx BeforeConnect, a password callback) with the Azure Identity library, which renews it before it expires.",
+			},
+			RDS: {
+				"Generate a new token just before connecting: `aws rds generate-db-auth-token --hostname {host} --port {port} --username {user}`; a token is valid for 15 minutes and only for new connections.",
+				"In the application, generate the token in the pool's connection hook (pgx BeforeConnect, the AWS SDK's rds/auth BuildAuthToken) rather than once at start-up.",
+			},
+			CloudSQL: {
+				"Get a fresh token: `gcloud sql generate-login-token` (or `gcloud auth print-access-token`); it lasts one hour.",
+				"Prefer the Cloud SQL Auth Proxy or a Cloud SQL connector with --auto-iam-authn: they renew the token themselves.",
+			},
+		},
+	},
+	{
+		Code: AuthTokenExpiring, Category: Login,
+		Summary: "The password is an access token that expires within minutes: connections opened after that with the same token will be refused.",
+		steps: []string{
+			"Fetch a new token for each new connection (the pool's connection hook) instead of keeping one in the connection string.",
+			"Sessions already open stay open after the token expires; only new logins fail, often long after the start, when the pool grows or reconnects.",
+		},
+	},
+	{
+		Code: AuthTokenWrongAudience, Category: Login,
+		Summary: "The password is an access token made for something else: another resource (Entra ID audience), or another host, port or user (RDS IAM), so the server refuses it.",
+		steps: []string{
+			"Make the token for this server and user, and connect with the same host name, port and user the token was made for.",
+		},
+		providerSteps: map[Provider][]string{
+			Azure: {
+				"Get the token for Azure Database for PostgreSQL, not for Azure Resource Manager: `az account get-access-token --resource-type oss-rdbms` (audience https://ossrdbms-aad.database.windows.net).",
+				"In code, ask for the scope https://ossrdbms-aad.database.windows.net/.default.",
+			},
+			RDS: {
+				"Generate the token for the exact endpoint and port you connect to (`aws rds generate-db-auth-token --hostname {host} --port {port} --username {user}`): a CNAME, an RDS Proxy or a custom endpoint name needs its own token, and DBUser must be the role you log in as.",
+			},
 		},
 	},
 	{
@@ -733,4 +885,4 @@ var causes = withTranslations([]Cause{
 			{text: []string{"deadlock detected"}},
 		},
 	},
-})
+}, poolerCauses...))

@@ -21,6 +21,18 @@ var producedBy = map[Code]string{
 	AuthNoConnectPrivilege: "probe/probe_test.go:TestNoConnectPrivilege",
 	TxSerializationFailure: "retry/tx_test.go:TestTxRetriesSerializationFailure",
 	TxDeadlock:             "retry/tx_test.go:TestTxRetriesDeadlock",
+	// The text alone is the server's 28P01; only check, which sees the pooler accept the client first, tells it.
+	PoolerServerLoginFailed: "probe/pooler_test.go:TestThroughPgBouncer",
+	// The network in between: DNS answers, kernels and tokens the tests make, no server message.
+	DNSPrivateZoneNotLinked: "probe/network_test.go:TestPrivateEndpointDNS",
+	DNSPrivateAddress:       "probe/network_test.go:TestPrivateEndpointDNS",
+	AuthTokenExpired:        "probe/network_test.go:TestTokenPasswords",
+	AuthTokenExpiring:       "probe/network_test.go:TestTokenPasswords",
+	AuthTokenWrongAudience:  "probe/network_test.go:TestTokenPasswords",
+	NetIdleCut:              "probe/idle_test.go:TestIdleCut",
+	NetMTUBlackhole:         "probe/network_test.go:TestMTUBlackhole",
+	NetIPv6OnlyServer:       "probe/network_test.go:TestAddressFamilies",
+	NetIPv4OnlyServer:       "probe/network_test.go:TestAddressFamilies",
 }
 
 // Every code but ok and unknown is seen in a real message: an entry of the explain corpus, or a test that produces
@@ -72,13 +84,15 @@ func corpusCodes(t *testing.T) map[Code]bool {
 
 // codeNames maps each code to the name of its constant in causes.go.
 func codeNames(t *testing.T) map[Code]string {
-	src, err := os.ReadFile("causes.go")
-	if err != nil {
-		t.Fatal(err)
-	}
 	names := map[Code]string{}
-	for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+Code = "([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
-		names[Code(m[2])] = m[1]
+	for _, file := range []string{"causes.go", "poolers.go"} {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range regexp.MustCompile(`(?m)^\s+(\w+)\s+Code = "([^"]+)"`).FindAllStringSubmatch(string(src), -1) {
+			names[Code(m[2])] = m[1]
+		}
 	}
 	return names
 }

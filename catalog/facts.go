@@ -27,6 +27,14 @@ const (
 	FactTSA           Fact = "tsa" // target_session_attrs
 	FactServer        Fact = "server"
 	FactResourceGroup Fact = "resource_group"
+	FactPrivateName   Fact = "private_name" // a private-endpoint name on the way from the host to its addresses
+	FactPrivateZone   Fact = "private_zone" // the private DNS zone it belongs to
+	// The idle-cut finder's figures: the cut, what the next query met, and the settings that stay under the cut.
+	FactIdleCut            Fact = "idle_cut"
+	FactIdleCutEffect      Fact = "idle_cut_effect"
+	FactKeepalivesIdle     Fact = "keepalives_idle"
+	FactKeepalivesInterval Fact = "keepalives_interval"
+	FactPoolMaxIdle        Fact = "pool_max_idle"
 	// FactAzureAllowCommand is derived from the others; see derived.
 	FactAzureAllowCommand Fact = "azure_allow_command"
 )
@@ -54,6 +62,14 @@ var placeholders = map[Fact]string{
 	FactTSA:           "read-only or standby",
 	FactServer:        "<server-name>",
 	FactResourceGroup: "<resource-group>",
+	FactPrivateName:   "the private-endpoint name",
+	FactPrivateZone:   "the private DNS zone",
+	FactIdleCut:       "the cut",
+	FactIdleCutEffect: "hangs or is reset",
+	// Seconds, for the settings' examples where no cut was measured.
+	FactKeepalivesIdle:     "60",
+	FactKeepalivesInterval: "10",
+	FactPoolMaxIdle:        "a minute less than the cut",
 }
 
 // derived are facts computed from other facts.

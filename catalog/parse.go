@@ -9,6 +9,7 @@ import (
 // framing carries (empty when it carries none) with the text. It knows the framings of the common clients:
 //
 //	pgx, sqlx, tokio-postgres   ... (SQLSTATE 28P01)   SqlState(E28P01)
+//	lib/pq                      pq: ... (28P01)
 //	PHP PDO                     SQLSTATE[08006] [7] ...
 //	PgJDBC, Flyway              SQL State: 28P01   SQLState: 28P01
 //	Npgsql, libpq (verbose)     28P01: password authentication failed ...
@@ -90,6 +91,13 @@ func framed(text string, i, j int) bool {
 			if strings.HasSuffix(before, w) {
 				return true
 			}
+		}
+	}
+	// lib/pq: "pq: the database system is starting up (57P03)", the code in parentheses on a line lib/pq began.
+	if i > 0 && text[i-1] == '(' && strings.HasPrefix(text[j:], ")") {
+		lineStart := strings.LastIndexByte(text[:i], '\n') + 1
+		if strings.Contains(text[lineStart:i], "pq: ") {
+			return true
 		}
 	}
 	// After it: "28P01: " or "28P01:210:" (Npgsql, libpq's verbose errors), from the start of a line or after

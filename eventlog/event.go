@@ -32,6 +32,8 @@ const (
 	EventRole           EventType = "role"             // the server became a standby or a primary: Old, New
 	EventCert           EventType = "cert_changed"     // the server certificate changed: Old, New (fingerprints), Cert
 	EventCertExpiring   EventType = "cert_expiring"    // the server certificate expires within the warning time: Cert
+	EventTokenExpiring  EventType = "token_expiring"   // the password is an access token that expires within minutes: Code, Note
+	EventIdleCut        EventType = "idle_cut"         // the idle session (IdleProbe) was cut while the target was up: Code, Evidence, Note (silent or reset)
 	EventLatency        EventType = "latency"          // a summary of the probe round trips since the last one: Latency
 	EventServer         EventType = "server"           // the server facts first seen in a run: Server
 	EventDropped        EventType = "events_dropped"   // this sink was blocked and missed events: Dropped
@@ -51,6 +53,9 @@ type Event struct {
 	Probe    string       `json:"probe,omitempty"`
 	Code     catalog.Code `json:"code,omitempty"`
 	Evidence string       `json:"evidence,omitempty"`
+	// Side is "pooler" when a connection pooler in front of the server refused, "server" when the pooler said the
+	// failure lies behind it (catalog.PoolerSide); empty when no pooler's words decided.
+	Side string `json:"side,omitempty"`
 	// OutageStart ties outage_cause, outage_diagnosis and outage_escalate events to their outage.
 	OutageStart *time.Time       `json:"outage_start,omitempty"`
 	Outage      *Outage          `json:"outage,omitempty"`

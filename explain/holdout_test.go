@@ -8,3 +8,9 @@ import "testing"
 func TestExplainHoldout(t *testing.T) {
 	checkEntries(t, "holdout.jsonl")
 }
+
+// Pooler messages gathered from public threads after the pooler rows of the catalog were written from the poolers'
+// sources, and not tuned on (testdata/explain/README.md gives the first run).
+func TestExplainHoldoutPoolers(t *testing.T) {
+	checkEntries(t, "holdout-poolers.jsonl")
+}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"regexp"
 	"runtime"
@@ -35,7 +34,6 @@ import (
 // PgBouncer with TLS) are printed, not asserted.
 func BenchmarkProxyVsPgBouncer(b *testing.B) {
 	pgbench := lookTool(b, "pgbench")
-	pgbouncer := lookTool(b, "pgbouncer")
 	seconds, rounds := envInt("PGBENCH_SECONDS", 10), envInt("PGBENCH_ROUNDS", 3)
 	c := pgtest.Start(b, pgtest.Options{TLS: true, MaxConnections: 40,
 		HBA: []string{"local all all trust", "host all all 127.0.0.1/32 trust"}})
@@ -55,7 +53,8 @@ func BenchmarkProxyVsPgBouncer(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer p.Close()
-	bouncer, bouncerPID := startPgBouncer(b, pgbouncer, c)
+	bo := pgtest.StartPgBouncer(b, c, pgtest.BouncerOptions{AuthType: "any", ServerUser: "postgres", PoolSize: 20, ClientTLS: "allow"})
+	bouncer, bouncerPID := net.JoinHostPort(bo.Host, strconv.Itoa(bo.Port)), bo.PID()
 
 	// CPU time of the middle man per transaction is a second measure, far
 	// less moved by other load on the machine than tps: the proxy's is this
@@ -170,88 +169,6 @@ func envInt(name string, def int) int {
 		return v
 	}
 	return def
-}
-
-// startPgBouncer runs PgBouncer in session mode in front of c on a free
-// loopback port, with TLS towards clients that ask for it, until the
-// benchmark ends; it returns its address and process id.
-func startPgBouncer(b *testing.B, bin string, c *pgtest.Cluster) (string, int) {
-	b.Helper()
-	dir, err := os.MkdirTemp("", "pgbouncer-")
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { os.RemoveAll(dir) })
-	certFile, keyFile := c.CA.Issue(b, []string{"localhost", "127.0.0.1"}, time.Time{}, time.Time{})
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		b.Fatal(err)
-	}
-	port := ln.Addr().(*net.TCPAddr).Port
-	ln.Close()
-	ini := fmt.Sprintf(`[databases]
-postgres = host=%s port=%d dbname=postgres user=postgres
-
-[pgbouncer]
-listen_addr = 127.0.0.1
-listen_port = %d
-unix_socket_dir =
-auth_type = any
-pool_mode = session
-default_pool_size = 20
-max_client_conn = 100
-client_tls_sslmode = allow
-client_tls_cert_file = %s
-client_tls_key_file = %s
-logfile = %s
-`, c.Host, c.Port, port, filepath.Join(dir, "server.crt"), filepath.Join(dir, "server.key"), filepath.Join(dir, "pgbouncer.log"))
-	for src, dst := range map[string]string{certFile: "server.crt", keyFile: "server.key"} {
-		data, err := os.ReadFile(src)
-		if err != nil {
-			b.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(dir, dst), data, 0o600); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := os.WriteFile(filepath.Join(dir, "pgbouncer.ini"), []byte(ini), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	cmd := exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
-	// PgBouncer refuses to run as root.
-	if os.Geteuid() == 0 {
-		u, err := user.Lookup("postgres")
-		if err != nil {
-			b.Fatal(err)
-		}
-		uid, _ := strconv.Atoi(u.Uid)
-		gid, _ := strconv.Atoi(u.Gid)
-		filepath.Walk(dir, func(path string, _ os.FileInfo, _ error) error { return os.Chown(path, uid, gid) })
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
-	}
-	var out strings.Builder
-	cmd.Stdout, cmd.Stderr = &out, &out
-	if err := cmd.Start(); err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() {
-		cmd.Process.Signal(syscall.SIGTERM)
-		cmd.Wait()
-	})
-	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		nc, err := net.DialTimeout("tcp", addr, time.Second)
-		if err == nil {
-			nc.Close()
-			return addr, cmd.Process.Pid
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(dir, "pgbouncer.log"))
-			b.Fatalf("pgbouncer did not start: %v\n%s\n%s", err, out.String(), log)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
 }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }

@@ -37,6 +37,11 @@ type conn struct {
 	budgets   sync.Map              // fault ID -> *atomic.Int64 bytes left before a reset
 	resetOnce sync.Once
 
+	// idle_cut: when the session last carried a byte either way (Unix
+	// nanoseconds), and whether a silent cut has made it drop everything.
+	lastActive atomic.Int64
+	silenced   atomic.Bool
+
 	// lose_answer: upfr follows the client's messages, qtext keeps the
 	// start of a Query's text (inQuery) until it ends; lose is the fault
 	// whose query went upstream, its answer held in answer until it shows

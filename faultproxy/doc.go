@@ -93,12 +93,20 @@
 //     simple query, and a statement prepared once and executed later cannot
 //     be matched by its first word at Execute. A client that pipelines
 //     queries behind the matching one loses their answers with it.
+//   - idle_cut: a session that carried no byte either way for longer than
+//     Idle is forgotten, as by a NAT gateway, load balancer or firewall with
+//     an idle timeout: the first byte after that (the client's next query) is
+//     dropped and, with Mode "silent" (the default), so is every later byte
+//     both ways, so the client waits for its own deadline; with Mode "reset"
+//     the client gets a TCP reset at once. The idle time counts from the
+//     last byte, or from when the fault first acts on the session. Each cut
+//     is a fault event whose Detail says how long the session was idle.
 //
 // When the upstream cannot be reached the client connection is closed after
 // its StartupMessage (the client sees EOF), with the reason in the closed
 // event.
 //
-// Latency, trickle, reset at "bytes" and lose_answer apply to live sessions
+// Latency, trickle, reset at "bytes", lose_answer and idle_cut apply to live sessions
 // too: adding or removing them switches the copy loops at once. Without such a fault a
 // session's bytes are copied as they come; only the server's message headers
 // are followed, so that a terminate lands between two messages.

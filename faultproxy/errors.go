@@ -37,6 +37,9 @@ type startupError struct {
 	file    string
 	line    int32
 	routine string
+	// pooler marks PgBouncer's own errors: src/proto.c send_pooler_error sends only severity, SQLSTATE (08P01 when
+	// it names none) and message, without the unlocalized severity, file, line and routine of a server.
+	pooler bool
 }
 
 // startupErrors are the causes KindError can send.
@@ -65,6 +68,20 @@ var startupErrors = map[catalog.Code]startupError{
 		args: []string{"user"}, file: "miscinit.c", line: 768, routine: "InitializeSessionUserId"},
 	catalog.DBNotFound: {when: afterAuth, code: "3D000", message: `database "%s" does not exist`,
 		args: []string{"database"}, file: "postinit.c", line: 948, routine: "InitPostgres"},
+
+	// PgBouncer 1.18's words (the Debian package; TestInjectedPoolerErrorsMatchPgBouncer compares the first three
+	// with a real one): src/client.c, src/objects.c and src/janitor.c at tag pgbouncer_1_18_0, but for one. A pooler's login
+	// waits for a server connection after the client's password, hence atPassword for the two that follow it;
+	// query_wait_timeout comes on the first query of a session that logged in, which afterAuth stands for.
+	catalog.PoolerClientLimit: {when: beforeAuth, code: "08P01", message: "no more connections allowed (max_client_conn)", pooler: true},
+	catalog.PoolerDBNotFound:  {when: beforeAuth, code: "08P01", message: "no such database: %s", args: []string{"database"}, pooler: true},
+	catalog.PoolerTLSRequired: {when: beforeAuth, code: "08P01", message: "SSL required", pooler: true},
+	// PgBouncer 1.22 on (src/objects.c check_fast_fail at 13a344f2): 1.18 says "try again later" instead of the
+	// cached error, also when the server is merely down.
+	catalog.PoolerServerLoginFailed: {when: atPassword, code: "08P01", pooler: true, args: []string{"user"},
+		message: `server login has been failing, cached error: password authentication failed for user "%s" (server_login_retry)`},
+	catalog.PoolerServerUnavailable: {when: atPassword, code: "08P01", message: "client_login_timeout (server down)", pooler: true},
+	catalog.PoolerWaitTimeout:       {when: afterAuth, code: "08P01", message: "query_wait_timeout", pooler: true},
 }
 
 func startupCauses() string {
@@ -87,8 +104,12 @@ func (e startupError) encode(facts map[string]string) []byte {
 	if len(args) > 0 {
 		msg = fmt.Sprintf(e.message, args...)
 	}
-	b, _ := (&pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: e.code, Message: msg,
-		Detail: e.detail, File: e.file, Line: e.line, Routine: e.routine}).Encode(nil)
+	r := &pgproto3.ErrorResponse{Severity: "FATAL", SeverityUnlocalized: "FATAL", Code: e.code, Message: msg,
+		Detail: e.detail, File: e.file, Line: e.line, Routine: e.routine}
+	if e.pooler {
+		r.SeverityUnlocalized = ""
+	}
+	b, _ := r.Encode(nil)
 	return b
 }
 

@@ -44,6 +44,11 @@ type Fault struct {
 	// acting; 0 means every matching query's while it is in force.
 	Count int `json:"count,omitempty"`
 
+	// Idle is how long a session may carry no byte before KindIdleCut cuts
+	// it; Mode is how: "silent" (the default) or "reset".
+	Idle Duration `json:"idle,omitempty"`
+	Mode IdleMode `json:"mode,omitempty"`
+
 	lost *atomic.Int64 // KindLoseAnswer: answers lost or being held, shared by the sessions
 }
 
@@ -61,6 +66,18 @@ const (
 	KindReadOnly   Kind = "read_only"
 	KindTrickle    Kind = "trickle"
 	KindLoseAnswer Kind = "lose_answer"
+	KindIdleCut    Kind = "idle_cut"
+)
+
+// IdleMode is how a KindIdleCut fault cuts an idle session.
+type IdleMode string
+
+// Idle cut modes: silent drops every later byte both ways, as a NAT gateway
+// or load balancer that forgot the connection does; reset answers the next
+// byte with a TCP reset to the client, as one with "TCP reset on idle".
+const (
+	IdleSilent IdleMode = "silent"
+	IdleReset  IdleMode = "reset"
 )
 
 // ResetPoint is where a KindReset fault resets the connection.
@@ -177,6 +194,17 @@ func (f Fault) normalize() (Fault, error) {
 		}
 		if f.Count < 0 {
 			return f, fmt.Errorf("lose_answer count %d: must be 0 (every answer) or more", f.Count)
+		}
+	case KindIdleCut:
+		if f.Idle <= 0 {
+			return f, errors.New("idle_cut needs an idle time > 0")
+		}
+		switch f.Mode {
+		case "":
+			f.Mode = IdleSilent
+		case IdleSilent, IdleReset:
+		default:
+			return f, fmt.Errorf("idle_cut mode %q: must be silent or reset", f.Mode)
 		}
 	case "":
 		return f, errors.New("fault needs a kind")

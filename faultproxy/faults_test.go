@@ -318,3 +318,42 @@ func TestShare(t *testing.T) {
 	}
 	t.Logf("share 0.5, seed 42: %d of %d failed", failed, n)
 }
+
+// TestIdleCut: a live session that stays idle longer than the fault's idle time is cut at its next query, with a
+// reset or silently, while one that keeps talking is not.
+func TestIdleCut(t *testing.T) {
+	c := startCluster(t, pgtest.Options{})
+	p := startProxy(t, c, faultproxy.Config{})
+	cs := proxyConnString(p, "user=postgres", "sslmode=disable")
+	const idle = time.Second // busy talks every quarter of it: a loaded machine does not stall a query that long
+	for _, mode := range []faultproxy.IdleMode{faultproxy.IdleReset, faultproxy.IdleSilent} {
+		t.Run(string(mode), func(t *testing.T) {
+			busy, quiet := connect(t, cs), connect(t, cs)
+			f := addFault(t, p, faultproxy.Fault{Kind: faultproxy.KindIdleCut, Idle: faultproxy.Duration(idle), Mode: mode})
+			defer p.Remove(f.ID)
+			// busy queries every quarter of the idle time, quiet says nothing, for twice the idle time.
+			for end := time.Now().Add(2 * idle); time.Now().Before(end); time.Sleep(idle / 4) {
+				if _, err := busy.Exec(testCtx(t), "select 1"); err != nil {
+					t.Fatalf("a session that keeps talking was cut: %v", err)
+				}
+			}
+			ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+			defer cancel()
+			_, err := quiet.Exec(ctx, "select 1")
+			switch {
+			case err == nil:
+				t.Fatal("the idle session answered")
+			case mode == faultproxy.IdleSilent && ctx.Err() == nil:
+				t.Errorf("silent cut: got %v before the deadline, want no answer", err)
+			case mode == faultproxy.IdleReset && ctx.Err() != nil:
+				t.Errorf("reset cut: no reset within 2s (%v)", err)
+			}
+		})
+	}
+	if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindIdleCut}); err == nil || !strings.Contains(err.Error(), "idle time") {
+		t.Errorf("idle_cut without idle: %v", err)
+	}
+	if _, err := p.Add(faultproxy.Fault{Kind: faultproxy.KindIdleCut, Idle: faultproxy.Duration(time.Second), Mode: "fin"}); err == nil {
+		t.Error("idle_cut mode fin accepted")
+	}
+}

@@ -2,6 +2,7 @@ package faultproxy
 
 import (
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"os"
@@ -28,6 +29,9 @@ func (c *conn) session() {
 	if !c.loopSession() {
 		return
 	}
+	// Idle time counts from here: the end of the startup, or the faults'
+	// change that took the session out of the event loop.
+	c.lastActive.Store(time.Now().UnixNano())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -127,6 +131,7 @@ type shaping struct {
 	rate    int           // trickle, bytes per second; 0 = none
 	budgets []budget      // resets after bytes
 	lose    []*Fault      // lose_answer faults
+	idleCut *Fault        // the idle_cut fault with the shortest idle time
 }
 
 type budget struct {
@@ -135,7 +140,7 @@ type budget struct {
 }
 
 func (s *shaping) plain() bool {
-	return s.delay == 0 && s.rate == 0 && len(s.budgets) == 0 && len(s.lose) == 0
+	return s.delay == 0 && s.rate == 0 && len(s.budgets) == 0 && len(s.lose) == 0 && s.idleCut == nil
 }
 
 // shaping works out what the faults in force do to direction dir.
@@ -157,6 +162,8 @@ func (c *conn) shaping(dir Direction) shaping {
 			s.budgets = append(s.budgets, budget{f, left})
 		case f.Kind == KindLoseAnswer:
 			s.lose = append(s.lose, f)
+		case f.Kind == KindIdleCut && (s.idleCut == nil || f.Idle < s.idleCut.Idle):
+			s.idleCut = f
 		}
 	}
 	return s
@@ -179,6 +186,9 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 		readAt := time.Now()
 		if g := c.gen.Load(); g != gen {
 			gen, shape = g, c.shaping(dir)
+		}
+		if drop, err := c.idleCut(shape.idleCut, readAt); drop {
+			return err != nil, err
 		}
 		var t *Fault
 		if dir == Upstream {
@@ -246,6 +256,31 @@ func (c *conn) pump(dir Direction, dst, src net.Conn) error {
 			return err
 		}
 	}
+}
+
+// idleCut applies an idle_cut fault to bytes read at readAt: after a silent
+// cut every byte is dropped, both ways; the first byte after more than
+// f.Idle without any is dropped and cuts the session, with a reset (the
+// error) or silently. Bytes within the idle time count as activity.
+func (c *conn) idleCut(f *Fault, readAt time.Time) (bool, error) {
+	if c.silenced.Load() {
+		return true, nil
+	}
+	prev := c.lastActive.Swap(readAt.UnixNano())
+	if f == nil || prev == 0 {
+		return false, nil
+	}
+	idle := readAt.Sub(time.Unix(0, prev))
+	if idle <= time.Duration(f.Idle) {
+		return false, nil
+	}
+	detail := fmt.Sprintf("idle for %s, more than %s", idle.Round(time.Millisecond), time.Duration(f.Idle))
+	if f.Mode == IdleReset {
+		return true, resetError{f: f, detail: detail}
+	}
+	c.silenced.Store(true)
+	c.emit(EventFault, f, "", detail)
+	return true, nil
 }
 
 // forward writes b to dst as the faults shape it.

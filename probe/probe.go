@@ -25,6 +25,8 @@ type Options struct {
 	// OnStage, when set, is called with each stage as it ends, in the report's order (the session's stages when its
 	// attempt ends), so that a caller can show progress while a slow stage still runs.
 	OnStage func(Stage)
+	// Dial opens the connections; nil means a net.Dialer. Tests dial from inside a network namespace with it.
+	Dial DialFunc
 }
 
 type prober struct {
@@ -78,8 +80,15 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		if ep.fail != nil {
 			failures = append(failures, ep.fail)
 		}
+		if n := ep.private; n != nil && n.code == catalog.DNSPrivateZoneNotLinked {
+			r.Findings = append(r.Findings, Finding{Code: string(n.code), Severity: "warning", Summary: catalog.Lookup(n.code).SummaryFor(n.facts)})
+		}
 	}
-	dials := connectAll(ctx, eps, p.timeout, p.tr)
+	dial := opts.Dial
+	if dial == nil {
+		dial = (&net.Dialer{}).DialContext
+	}
+	dials := connectAll(ctx, eps, p.timeout, dial, p.tr)
 	defer func() {
 		for _, d := range dials {
 			if d.conn != nil {
@@ -103,6 +112,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		if a.fail == nil {
 			r.Status = StatusOK
 			r.Server = a.server
+			r.Pooler = a.pooler
 			r.Diagnosis = diagnose(catalog.Lookup(catalog.OK), nil, p.facts(d, a.server))
 			r.Findings = append(r.Findings, a.findings...)
 			// The addresses after this one were connected to as well: say which of them failed too.
@@ -117,13 +127,14 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		failures = append(failures, a.fail)
 	}
 	if r.Status != StatusOK {
-		f := decisive(failures)
+		f := addressFamilyFailure(privateEndpointFailure(decisive(failures), eps), dials)
 		r.Status = StatusNoResponse
 		if f.answered {
 			r.Status = StatusRejected
 		}
 		if f.attempt != nil {
 			r.Server = f.attempt.server
+			r.Pooler = f.attempt.pooler
 			r.Findings = append(r.Findings, f.attempt.findings...)
 		}
 		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{catalog.FactAddress: f.address}).ForHost(f.host))
@@ -152,6 +163,11 @@ func settingsStage(s *settings.Settings, timeout time.Duration) Stage {
 	detail := []string{"sslmode=" + s.SSLMode}
 	if s.Password.Found {
 		detail = append(detail, "password from "+s.Password.Source.String())
+		if len(s.Targets) > 0 {
+			if t := tokenDetail(s.TargetConfig(0).Password); t != "" {
+				detail = append(detail, t)
+			}
+		}
 	} else {
 		detail = append(detail, "no password")
 	}
@@ -207,6 +223,24 @@ func decisive(failures []*failure) *failure {
 		}
 	}
 	return failures[0]
+}
+
+// privateEndpointFailure names the private endpoint seen from the wrong side as the cause when nothing answered
+// on its addresses: the time-out or refusal follows from the DNS answer, and the DNS answer is what to fix.
+func privateEndpointFailure(f *failure, eps []*endpoint) *failure {
+	if f.stage != StageTCP {
+		return f
+	}
+	for _, ep := range eps {
+		if ep.private != nil && ep.name() == f.host {
+			g := *f
+			g.code = ep.private.code
+			g.facts = catalog.Facts{}.Merge(f.facts).Merge(ep.private.facts)
+			g.evidence = "the DNS answer leads to " + f.address + ", which did not answer: " + f.evidence
+			return &g
+		}
+	}
+	return f
 }
 
 // otherHostFindings tells, after a success, which hosts or addresses failed on the way: a dead IPv6 path, a

@@ -38,6 +38,7 @@ type Report struct {
 	Stages    []Stage          `json:"stages"`
 	Findings  []Finding        `json:"findings"`
 	Server    *Server          `json:"server,omitempty"`
+	Pooler    *Pooler          `json:"pooler,omitempty"`
 	Settings  []settings.Param `json:"settings,omitempty"`
 	Trace     []TraceEvent     `json:"trace,omitempty"`
 }
@@ -54,6 +55,9 @@ type Diagnosis struct {
 	// ClientAddress is the client address the server named (in a pg_hba rejection) or reported once connected:
 	// after NAT or a proxy it is not the address the client thinks it has.
 	ClientAddress string `json:"client_address,omitempty"`
+	// Side says, when a pooler answered, whether the pooler itself refused the client ("pooler") or the failure
+	// lies behind it ("server").
+	Side string `json:"side,omitempty"`
 }
 
 // StageStatus is the outcome of one stage.
@@ -80,6 +84,8 @@ const (
 	StageStartup  StageName = "startup"
 	StageAuth     StageName = "auth"
 	StageServer   StageName = "server"
+	StagePooler   StageName = "pooler" // a connection pooler in front of the server, when one answered
+	StageMTU      StageName = "mtu"    // a 64 KB result: a path-MTU black hole stalls it
 )
 
 // Stage is one layer of the check. Address is the host or address the stage is about, when it is about one.

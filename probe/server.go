@@ -29,13 +29,16 @@ const serverQuery = `SELECT version(),
  (SELECT rolconnlimit FROM pg_roles WHERE rolname = current_user),
  (SELECT count(*) FROM pg_stat_activity WHERE usename = current_user AND backend_type = 'client backend'),
  (SELECT datconnlimit FROM pg_database WHERE datname = current_database()),
- (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend')`
+ (SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND backend_type = 'client backend'),
+ coalesce(inet_server_port(), 0)`
 
 // recentRestart is how recent a server start draws the hint of a restart, maintenance or scaling.
 const recentRestart = 15 * time.Minute
 
-// inspect runs the server stage on a connected session: facts, findings, and target_session_attrs.
-func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
+// inspect runs the server stage on a connected session: facts, findings, and target_session_attrs. It returns the
+// port the server listens on (0 over a unix socket or when it could not be read): a pooler or proxy in between
+// gives itself away when it differs from the port the client dialled.
+func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) (serverPort int) {
 	start := time.Now()
 	srv := &Server{TargetSession: p.settings.TargetSessionAttrs, AuthMethod: strings.Join(a.rec.methods, ", ")}
 	if a.tls != nil {
@@ -73,6 +76,7 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 	srv.StartedAt = col(5)
 	srv.UptimeSeconds, _ = strconv.ParseFloat(col(6), 64)
 	srv.Connections = Connections{Used: num(10), Max: num(7), Reserved: num(8) + num(9)}
+	serverPort = num(15)
 	if l := num(11); l >= 0 {
 		srv.RoleConnLimit = &LimitUsage{Limit: l, Used: num(12)}
 	}
@@ -104,6 +108,7 @@ func (a *attempt) inspect(ctx context.Context, p *prober, pg *pgconn.PgConn) {
 		}
 	}
 	a.stage(StageServer, status, start, detail)
+	return serverPort
 }
 
 func role(srv *Server) string {

@@ -25,6 +25,7 @@ type attempt struct {
 	findings []Finding
 	fail     *failure
 	server   *Server
+	pooler   *Pooler
 	tls      *tlsResult
 }
 
@@ -71,6 +72,8 @@ func (a *attempt) failAt(start time.Time, f *failure) {
 // run carries the connection d opened through every stage after tcp.
 func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 	a := &attempt{d: d, rec: &recorder{tracer: p.tr}}
+	// The pooler's questions and the path-MTU test after the server stage get deadlines of their own.
+	outer := ctx
 	deadline := time.Now().Add(p.timeout)
 	ctx, cancel := context.WithDeadline(ctx, deadline)
 	defer cancel()
@@ -105,7 +108,9 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 			}
 		}
 	}
+	a.tokenVerdict(p)
 	if !ok {
+		p.poolerAfterFailure(outer, a)
 		return a
 	}
 	conn = nil // pgconn owns it now
@@ -114,7 +119,15 @@ func (p *prober) run(ctx context.Context, d *dialed) *attempt {
 		defer ccancel()
 		_ = pg.Close(cctx)
 	}()
-	a.inspect(ctx, p, pg)
+	serverPort := a.inspect(ctx, p, pg)
+	if a.fail != nil {
+		p.poolerAfterFailure(outer, a)
+	} else {
+		p.poolerAfterLogin(outer, a, pg, serverPort)
+		if a.fail == nil {
+			a.pathMTU(outer, p, pg)
+		}
+	}
 	return a
 }
 

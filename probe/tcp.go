@@ -18,11 +18,16 @@ type dialed struct {
 	conn    net.Conn
 	stage   Stage
 	fail    *failure
+	err     error // the dial's error, when it failed
+	dialFn  DialFunc
 }
+
+// DialFunc opens a network connection, as net.Dialer.DialContext.
+type DialFunc func(ctx context.Context, network, address string) (net.Conn, error)
 
 // connectAll opens a TCP connection to every address of every host at once, each with its own deadline, in the
 // order libpq would try them. The connections that succeed are kept for the attempts that follow.
-func connectAll(ctx context.Context, eps []*endpoint, timeout time.Duration, tr *tracer) []*dialed {
+func connectAll(ctx context.Context, eps []*endpoint, timeout time.Duration, dial DialFunc, tr *tracer) []*dialed {
 	var all []*dialed
 	for _, ep := range eps {
 		if ep.fail != nil {
@@ -30,11 +35,11 @@ func connectAll(ctx context.Context, eps []*endpoint, timeout time.Duration, tr 
 		}
 		port := strconv.Itoa(int(ep.target.Port))
 		if ep.target.Unix {
-			all = append(all, &dialed{ep: ep, network: "unix", address: filepath.Join(ep.target.Host, ".s.PGSQL."+port)})
+			all = append(all, &dialed{ep: ep, network: "unix", address: filepath.Join(ep.target.Host, ".s.PGSQL."+port), dialFn: dial})
 			continue
 		}
 		for _, a := range ep.addrs {
-			all = append(all, &dialed{ep: ep, network: "tcp", address: net.JoinHostPort(a.String(), port)})
+			all = append(all, &dialed{ep: ep, network: "tcp", address: net.JoinHostPort(a.String(), port), dialFn: dial})
 		}
 	}
 	var wg sync.WaitGroup
@@ -54,10 +59,10 @@ func (d *dialed) dial(ctx context.Context, timeout time.Duration, tr *tracer) {
 	start := time.Now()
 	dctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var dialer net.Dialer
-	conn, err := dialer.DialContext(dctx, d.network, d.address)
+	conn, err := d.dialFn(dctx, d.network, d.address)
 	d.stage.DurationMS = ms(time.Since(start))
 	if err != nil {
+		d.err = err
 		d.stage.Status, d.stage.Detail = StageFail, err.Error()
 		d.fail = d.locate(networkFailure(StageTCP, err, false))
 		if isTimeout(err) || dctx.Err() != nil {
@@ -94,6 +99,5 @@ func (d *dialed) locate(f *failure) *failure {
 // redial opens one more connection to the same address, within ctx's deadline: for a retry (allow's TLS try, a
 // spoilt nudge) or a side question (does TLS admit the client, what is this silent peer).
 func (d *dialed) redial(ctx context.Context) (net.Conn, error) {
-	var dialer net.Dialer
-	return dialer.DialContext(ctx, d.network, d.address)
+	return d.dialFn(ctx, d.network, d.address)
 }

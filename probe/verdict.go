@@ -18,6 +18,7 @@ type failure struct {
 	address  string
 	endpoint string   // address:port or socket path
 	attempt  *attempt // the attempt that failed, when it got past tcp
+	side     string   // SidePooler or SideServer when a pooler answered
 }
 
 // networkFailure classifies a Go network error through the catalog. A time-out before the TCP connection is a
@@ -54,6 +55,7 @@ func diagnose(c catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
 	if f != nil {
 		d.SQLState = f.sqlstate
 		d.Evidence = f.evidence
+		d.Side = f.side
 		if f.host != "" {
 			where := f.host
 			if f.address != "" && f.address != f.host {

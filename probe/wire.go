@@ -33,6 +33,8 @@ type recorder struct {
 	methods  []string // authentication requests, in order ("SASL: SCRAM-SHA-256", "md5", "password", ...)
 	asked    time.Time
 	authOK   bool // AuthenticationOk arrived
+	// saslFinal is set when the server proved it knows the password (SCRAM's server signature arrived).
+	saslFinal bool
 	// afterPassword is set once the client sent a password or SASL message: errors after it are the auth stage's.
 	afterPassword bool
 	// garbage holds the first bytes of a reply that is not a PostgreSQL message.
@@ -200,6 +202,9 @@ func (c *wire) backend(typ byte, body []byte) {
 		case 11:
 			c.rec.event("<", "AuthenticationSASLContinue (server nonce and salt, not shown)")
 		case 12:
+			c.rec.mu.Lock()
+			c.rec.saslFinal = true
+			c.rec.mu.Unlock()
 			c.rec.event("<", "AuthenticationSASLFinal (server signature, not shown)")
 		default:
 			name := authNames[code]

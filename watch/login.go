@@ -2,13 +2,16 @@ package watch
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/probe"
+	"github.com/pgtriage/pgtriage/token"
 )
 
 // loginLoop logs in afresh every LoginEvery intervals, and every RetryInterval while logins fail, so that the
@@ -19,8 +22,10 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 	defer tm.Stop()
 	every := time.Duration(t.LoginEvery) * t.Interval
 	wait := phase + every
+	t.tokenWarning(time.Now())
 	for sleep(ctx, tm, wait) {
 		wait = every
+		t.tokenWarning(time.Now())
 		t.mu.Lock()
 		skip := !t.sessionUp && !t.loginFailing
 		t.mu.Unlock()
@@ -56,6 +61,29 @@ func (t *target) loginLoop(ctx context.Context, phase time.Duration) {
 			t.observe(end, eventlog.ServerFacts{Cert: cert.Fingerprint}, cert)
 		}
 	}
+}
+
+// tokenWarning emits token_expiring once when the password is an access token that expires within token.Soon
+// or has expired: the held session carries on, but the next login, the application's too, will be refused.
+func (t *target) tokenWarning(at time.Time) {
+	if len(t.Settings.Targets) == 0 {
+		return
+	}
+	info, ok := token.Inspect(t.Settings.TargetConfig(0).Password)
+	if !ok || info.Expires.IsZero() || info.Expires.Sub(at) >= token.Soon {
+		return
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tokenWarned {
+		return
+	}
+	t.tokenWarned = true
+	note := fmt.Sprintf("the password is a %s token that expires at %s", info.Kind, info.Expires.Format(time.RFC3339))
+	if !at.Before(info.Expires) {
+		note = fmt.Sprintf("the password is a %s token that expired at %s", info.Kind, info.Expires.Format(time.RFC3339))
+	}
+	t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventTokenExpiring, Target: t.Name, Code: catalog.AuthTokenExpiring, Note: note})
 }
 
 // addresses resolves the target's host names, as "name: a, b; name2: c"; "" when there is nothing to resolve or a

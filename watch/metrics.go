@@ -19,9 +19,10 @@ type Metrics struct {
 
 	up, serverStart, inRecovery, certExpiry *prometheus.GaugeVec
 	duration                                *prometheus.GaugeVec
-	failures                                *prometheus.CounterVec
+	failures, poolerFailures                *prometheus.CounterVec
 	outages, outageSeconds, escalations     *prometheus.CounterVec
 	restarts, roleChanges, addressChanges   *prometheus.CounterVec
+	idleCuts                                *prometheus.CounterVec
 	dropped                                 prometheus.Counter
 	own                                     []prometheus.Collector // the pgtriage_ metrics above
 }
@@ -39,6 +40,7 @@ func NewMetrics() *Metrics {
 		up:             g("pgtriage_up", "1 when the target's held session and logins work, 0 during an outage.", "target"),
 		duration:       g("pgtriage_probe_duration_seconds", "Duration of the last successful probe: the held session's empty query, or a fresh login.", "target", "probe"),
 		failures:       c("pgtriage_probe_failures_total", "Failed probes by cause code.", "target", "probe", "cause"),
+		poolerFailures: c("pgtriage_pooler_failures_total", "Failed probes whose cause a connection pooler named, by side: pooler (it refused the client) or server (the failure lies behind it).", "target", "probe", "side"),
 		outages:        c("pgtriage_outages_total", "Outages that ended, by the cause most probes saw.", "target", "cause"),
 		outageSeconds:  c("pgtriage_outage_seconds_total", "Seconds of the outages that ended, by cause.", "target", "cause"),
 		escalations:    c("pgtriage_outages_escalated_total", "Outages that ended with the verdict escalate (longer than the escalation time, or too many within the window).", "target", "cause"),
@@ -48,11 +50,12 @@ func NewMetrics() *Metrics {
 		restarts:       c("pgtriage_server_restarts_total", "Server restarts seen (pg_postmaster_start_time changed).", "target"),
 		roleChanges:    c("pgtriage_server_role_changes_total", "Changes between primary and standby.", "target"),
 		addressChanges: c("pgtriage_address_changes_total", "Changes of the addresses the target's host names resolve to.", "target"),
+		idleCuts:       c("pgtriage_idle_cuts_total", "Idle sessions (--idle-probe) cut on the path while the target was up, by how: silent or reset.", "target", "kind"),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "pgtriage_watch_events_dropped_total",
 			Help: "Events a sink (the event log, the terminal view) missed because it was blocked and its queue was full."}),
 	}
-	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
-		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.dropped}
+	m.own = []prometheus.Collector{m.up, m.duration, m.failures, m.poolerFailures, m.outages, m.outageSeconds, m.escalations, m.serverStart,
+		m.inRecovery, m.certExpiry, m.restarts, m.roleChanges, m.addressChanges, m.idleCuts, m.dropped}
 	m.Registry.MustRegister(m.own...)
 	m.Registry.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	return m
@@ -97,6 +100,9 @@ func (tm *targetMetrics) certExpiry(notAfter time.Time) {
 
 func (tm *targetMetrics) failure(kind string, code catalog.Code) {
 	tm.vecs.failures.WithLabelValues(tm.name, kind, string(code)).Inc()
+	if side := catalog.PoolerSide(code); side != "" {
+		tm.vecs.poolerFailures.WithLabelValues(tm.name, kind, side).Inc()
+	}
 }
 
 func (tm *targetMetrics) outageEnded(o *eventlog.Outage) {

@@ -59,6 +59,7 @@ type target struct {
 	recent       []time.Time // starts of the outages within the window
 	server       eventlog.ServerFacts
 	certWarned   string // fingerprint of the certificate already warned about
+	tokenWarned  bool   // token_expiring was emitted
 	announced    bool   // the server event of this run was written
 	lat          [2]latencyRing
 	nextLatency  time.Time
@@ -137,11 +138,11 @@ func (t *target) failed(kind string, at time.Time, code catalog.Code, evidence s
 		t.recent = append(t.recent, at)
 		t.pruneRecent(at)
 		t.m.up.Set(0)
-		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageStart, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code)})
 		t.w.diagnose(t, at)
 	} else if t.outage.add(code, evidence) {
 		start := t.outage.start
-		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, OutageStart: &start})
+		t.w.emit(eventlog.Event{Time: at, Type: eventlog.EventOutageCause, Target: t.Name, Probe: kind, Code: code, Evidence: evidence, Side: catalog.PoolerSide(code), OutageStart: &start})
 	}
 	t.checkEscalation(at)
 }
@@ -357,7 +358,7 @@ func (w *Watcher) diagnose(t *target, start time.Time) {
 		t.mu.Lock()
 		defer t.mu.Unlock()
 		w.emit(eventlog.Event{Time: time.Now(), Type: eventlog.EventOutageDiagnose, Target: t.Name, Code: d.Code, Evidence: d.Evidence,
-			OutageStart: &start, Diagnosis: &d})
+			Side: d.Side, OutageStart: &start, Diagnosis: &d})
 	}()
 }
 

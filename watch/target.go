@@ -52,6 +52,10 @@ type Options struct {
 	SinkQueue int
 	// DiagnoseParallel bounds how many probe.Run diagnoses run at once (default 4).
 	DiagnoseParallel int
+	// IdleProbe, when set, keeps one more session per target idle for this long between two queries, with TCP
+	// keepalives off: a middle box that forgets idle connections cuts it (an idle_cut event) while the held
+	// session, never idle, carries on.
+	IdleProbe time.Duration
 }
 
 func (o *Options) defaults() {

@@ -111,6 +111,10 @@ func (w *Watcher) Run(ctx context.Context) error {
 		w.wg.Add(2)
 		go func() { defer w.wg.Done(); t.sessionLoop(ctx, phase) }()
 		go func() { defer w.wg.Done(); t.loginLoop(ctx, phase) }()
+		if w.opts.IdleProbe > 0 {
+			w.wg.Add(1)
+			go func() { defer w.wg.Done(); t.idleLoop(ctx) }()
+		}
 	}
 	<-ctx.Done()
 	w.wg.Wait()

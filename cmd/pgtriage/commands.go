@@ -15,6 +15,7 @@ type deps struct {
 func commands(d deps) []*cobra.Command {
 	return []*cobra.Command{
 		newCheckCmd(d),
+		newIdleCutCmd(),
 		newFirewallCmd(),
 		newExplainCmd(),
 		newCodesCmd(),

@@ -93,6 +93,10 @@ func (v *View) eventLine(ev eventlog.Event) string {
 		return fmt.Sprintf("%s %s %s a %s server, addresses %s", at, v.paint("CONNECTED", green), ev.Target, ev.Server.Role, ev.Server.Addresses)
 	case eventlog.EventWatchStop:
 		return fmt.Sprintf("%s STOP watch stopped", at)
+	case eventlog.EventIdleCut:
+		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), ev.Target, ev.Code, ev.Note, ev.Evidence)
+	case eventlog.EventTokenExpiring:
+		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("TOKEN", yellow), ev.Target, ev.Code, ev.Note)
 	case eventlog.EventDropped:
 		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), ev.Note)
 	}

@@ -82,6 +82,7 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 	f.DurationVar(&opts.EscalateAfter, "escalate-after", time.Minute, "an outage longer than this needs escalation")
 	f.IntVar(&opts.MaxOutages, "max-outages", 1, "more outages than this within --window need escalation")
 	f.DurationVar(&opts.Window, "window", 24*time.Hour, "the window of --max-outages")
+	f.DurationVar(&opts.IdleProbe, "idle-probe", 0, "keep one more session idle this long between queries, keepalives off, to catch middle boxes that cut idle connections (0: off)")
 	f.DurationVar(&opts.CertWarning, "cert-warning", 14*24*time.Hour, "warn when the server certificate expires within this time")
 	f.DurationVar(&opts.LatencyEvery, "latency-every", time.Minute, "period of the latency summaries in the event log")
 	f.DurationVar(&duration, "for", 0, "stop after this time (0: until interrupted)")
@@ -136,6 +137,9 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 		if d.v <= 0 {
 			return nil, fmt.Errorf("%s must be positive, not %s", d.name, d.v)
 		}
+	}
+	if opts.IdleProbe < 0 {
+		return nil, fmt.Errorf("--idle-probe must not be negative, not %s", opts.IdleProbe)
 	}
 	if opts.LoginEvery < 1 || opts.MaxOutages < 1 {
 		return nil, errors.New("--login-every and --max-outages must be at least 1")

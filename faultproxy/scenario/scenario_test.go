@@ -22,7 +22,7 @@ import (
 
 // TestBuiltinScenarios: every built-in parses, lasts, and ends with no fault in force (plan checks that).
 func TestBuiltinScenarios(t *testing.T) {
-	want := []string{"connection-storm", "failover", "firewall", "flaky", "maintenance", "scale", "slow"}
+	want := []string{"connection-storm", "failover", "firewall", "flaky", "maintenance", "pooler-full", "scale", "slow"}
 	if got := scenario.Builtins(); strings.Join(got, ",") != strings.Join(want, ",") {
 		t.Fatalf("built-ins %v, want %v", got, want)
 	}
@@ -280,6 +280,10 @@ func TestScenariosWithClients(t *testing.T) {
 			if fresh.Sessions <= fresh.FailedAttempts/2 {
 				t.Errorf("fresh: %d sessions, %d failed attempts: a storm of 30-80%% should leave many sessions", fresh.Sessions, fresh.FailedAttempts)
 			}
+		},
+		"pooler-full": func(t *testing.T, pooled, fresh *scenario.ClientExperience, _ []*appClient) {
+			wantUndisturbed(t, pooled)
+			wantMet(t, fresh, faultproxy.KindError, "08P01") // PgBouncer's SQLSTATE for its own errors
 		},
 		"flaky": func(t *testing.T, _, fresh *scenario.ClientExperience, _ []*appClient) {
 			wantMet(t, fresh, faultproxy.KindReset, "")

@@ -18,6 +18,7 @@ type DNSServer struct {
 
 	mu       sync.Mutex
 	records  map[string][]netip.Addr // by lower-case fully qualified name
+	cnames   map[string]string       // alias to target, both lower-case fully qualified
 	servfail map[string]bool
 	silent   map[string]bool
 }
@@ -28,7 +29,7 @@ type DNSServer struct {
 // for every other name. ServFail and Silence change the answer for a name.
 func StartDNS(t testing.TB, records map[string][]netip.Addr) *DNSServer {
 	t.Helper()
-	d := &DNSServer{records: map[string][]netip.Addr{}, servfail: map[string]bool{}, silent: map[string]bool{}}
+	d := &DNSServer{records: map[string][]netip.Addr{}, cnames: map[string]string{}, servfail: map[string]bool{}, silent: map[string]bool{}}
 	for name, addrs := range records {
 		d.records[fqdn(name)] = addrs
 	}
@@ -75,6 +76,20 @@ func (d *DNSServer) Set(name string, addrs ...netip.Addr) {
 	d.records[fqdn(name)] = addrs
 }
 
+// CNAME makes name an alias of target. A query for name is answered as a recursive resolver does: the chain of
+// CNAME records from name, then the addresses of the last name of the chain (none when it has none or is
+// unknown). A chain longer than 16 links or with a loop ends there, as resolvers give up on it. An empty target
+// removes the alias.
+func (d *DNSServer) CNAME(name, target string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if target == "" {
+		delete(d.cnames, fqdn(name))
+		return
+	}
+	d.cnames[fqdn(name)] = fqdn(target)
+}
+
 // ServFail makes every query for name answer SERVFAIL, as a broken upstream
 // resolver does.
 func (d *DNSServer) ServFail(name string) {
@@ -114,6 +129,12 @@ func (d *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 	q := req.Question[0]
 	name := strings.ToLower(q.Name)
 	d.mu.Lock()
+	var chain []dns.RR
+	for seen := 0; d.cnames[name] != "" && seen < 16; seen++ {
+		target := d.cnames[name]
+		chain = append(chain, &dns.CNAME{Hdr: dns.RR_Header{Name: name, Class: dns.ClassINET, Rrtype: dns.TypeCNAME, Ttl: 5}, Target: target})
+		name = target
+	}
 	addrs, found := d.records[name]
 	servfail, silent := d.servfail[name], d.silent[name]
 	d.mu.Unlock()
@@ -122,11 +143,16 @@ func (d *DNSServer) serve(w dns.ResponseWriter, req *dns.Msg) {
 		return
 	case servfail:
 		m.SetRcode(req, dns.RcodeServerFailure)
-	case !found:
+	case !found && len(chain) == 0:
 		m.SetRcode(req, dns.RcodeNameError)
+	case !found:
+		// An alias of an unknown name: the chain and NXDOMAIN, as a recursive resolver answers.
+		m.SetRcode(req, dns.RcodeNameError)
+		m.Answer = chain
 	default:
 		m.SetReply(req)
-		hdr := dns.RR_Header{Name: q.Name, Class: dns.ClassINET, Rrtype: q.Qtype, Ttl: 5}
+		m.Answer = chain
+		hdr := dns.RR_Header{Name: name, Class: dns.ClassINET, Rrtype: q.Qtype, Ttl: 5}
 		for _, a := range addrs {
 			switch {
 			case q.Qtype == dns.TypeA && a.Is4():

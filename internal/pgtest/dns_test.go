@@ -52,6 +52,18 @@ func TestDNS(t *testing.T) {
 		t.Errorf("broken: got %#v, want a server failure", err)
 	}
 
+	// A chain of aliases: Go's resolver follows it to the addresses (the probe's tests read the chain itself).
+	d.CNAME("orders.pgtest.test", "orders.privatelink.pgtest.test")
+	d.CNAME("orders.privatelink.pgtest.test", "gateway.pgtest.test")
+	d.Set("gateway.pgtest.test", netip.MustParseAddr("198.18.0.13"))
+	if got, err := lookup("orders.pgtest.test"); err != nil || !slices.Equal(got, []string{"198.18.0.13"}) {
+		t.Errorf("alias: %v, %v", got, err)
+	}
+	d.CNAME("dangling.pgtest.test", "nowhere.pgtest.test")
+	if _, err := lookup("dangling.pgtest.test"); !errors.As(err, &dnsErr) || !dnsErr.IsNotFound {
+		t.Errorf("alias of a missing name: got %v, want not found", err)
+	}
+
 	short, cancelShort := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancelShort()
 	_, err = r.LookupHost(short, "silent.pgtest.test")

@@ -39,6 +39,7 @@
 // # DNS
 //
 // StartDNS answers A and AAAA queries from a map on 127.0.0.1, on UDP and TCP,
+// follows CNAME chains the test sets as a recursive resolver does,
 // and can be told to answer SERVFAIL or nothing for a name. Its Resolver never
 // asks the system's resolver.
 //
@@ -48,5 +49,16 @@
 // from the host through a veth pair, where nftables rules drop or reject
 // packets for real. It needs root, ip and nft, and skips the test otherwise.
 // All traffic stays on this machine: the namespace has no route but the one
-// back to the host.
+// back to the host. Forward puts a server of the host (a cluster) behind a
+// namespace address; Attach adds any address (a private 10.x one, an IPv6
+// one) routed to the namespace; DialContext dials from inside it, as a client
+// of an IPv4-only or (RemoveIPv4) IPv6-only network; Sysctl sets its own
+// net.* sysctls. IdleCutPath and MTUBlackholePath build the paths of an idle
+// timeout (conntrack) and a path-MTU black hole.
+//
+// # Tokens
+//
+// EntraToken and RDSToken make access tokens shaped like those the managed
+// services accept as passwords, and TokenSecrets lists the parts of one that
+// no output may contain.
 package pgtest

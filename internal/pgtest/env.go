@@ -1,6 +1,7 @@
 package pgtest
 
 import (
+	"go/build"
 	"os"
 	"path/filepath"
 	"strings"
@@ -18,10 +19,29 @@ func Isolate(t *testing.T) {
 			os.Unsetenv(k)
 		}
 	}
+	keepGoCaches(t)
 	home := t.TempDir()
 	t.Setenv("HOME", home)
 	t.Setenv("PGPASSFILE", filepath.Join(home, "no-pgpass"))
 	t.Setenv("PGSERVICEFILE", filepath.Join(home, "no-service"))
+}
+
+// keepGoCaches pins the go command's caches to where they are before HOME changes: a test that builds the binary
+// under an empty HOME would otherwise compile every dependency again and fetch every module (minutes under load).
+func keepGoCaches(t *testing.T) {
+	t.Helper()
+	dirs := map[string]string{"GOPATH": build.Default.GOPATH}
+	if gopath := filepath.SplitList(build.Default.GOPATH); len(gopath) > 0 {
+		dirs["GOMODCACHE"] = filepath.Join(gopath[0], "pkg", "mod")
+	}
+	if cache, err := os.UserCacheDir(); err == nil {
+		dirs["GOCACHE"] = filepath.Join(cache, "go-build")
+	}
+	for k, v := range dirs {
+		if os.Getenv(k) == "" && v != "" {
+			t.Setenv(k, v)
+		}
+	}
 }
 
 // missing skips a test whose prerequisite this machine lacks, with the reason. Under CI (CI=true) it fails the

@@ -31,9 +31,10 @@ type Netns struct {
 	Name     string
 	HostAddr netip.Addr // the host's end of the veth: the source the namespace sees
 
-	subnet netip.Prefix
-	mu     sync.Mutex
-	next   netip.Addr // the next address Addr gives
+	hostLink string // the host's end of the veth pair
+	subnet   netip.Prefix
+	mu       sync.Mutex
+	next     netip.Addr // the next address Addr gives
 }
 
 // nsLink is the name of the veth end inside every namespace; a namespace
@@ -77,6 +78,7 @@ func NewNetns(t testing.TB) *Netns {
 	base[3] = 254
 	nsAddr := netip.AddrFrom4(base) // the namespace's route back to the host hangs on it
 	hostLink := "pgt" + id
+	n.hostLink = hostLink
 
 	ipCmd(t, nil, "netns", "add", n.Name)
 	t.Cleanup(func() {
