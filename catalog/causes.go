@@ -19,6 +19,7 @@ const (
 	NetIPv6OnlyServer        Code = "net.ipv6_only_server"
 	NetIPv4OnlyServer        Code = "net.ipv4_only_server"
 	ProtocolNotPostgres      Code = "protocol.not_postgres"
+	ProtocolMisbehaving      Code = "protocol.misbehaving_server"
 	ServerUnresponsive       Code = "server.unresponsive"
 	ConnReset                Code = "conn.reset"
 	NetIdleCut               Code = "net.idle_cut"
@@ -32,6 +33,7 @@ const (
 	TLSConnectionLost        Code = "tls.connection_lost"
 	TLSClientCertRequired    Code = "tls.client_cert_required"
 	AuthPasswordFailed       Code = "auth.password_failed"
+	AuthCleartextPassword    Code = "auth.cleartext_password"
 	AuthNoPassword           Code = "auth.no_password"
 	AuthMethodUnsupported    Code = "auth.method_unsupported"
 	AuthPeerFailed           Code = "auth.peer_failed"
@@ -318,6 +320,18 @@ var causes = withTranslations(append([]Cause{
 		},
 	},
 	{
+		Code: ProtocolMisbehaving, Category: Configuration,
+		Summary: "The server speaks PostgreSQL's protocol but sends what no PostgreSQL server sends (messages without end, a message of megabytes, a broken SCRAM exchange), so the client stopped: a faulty or hostile server, proxy or middlebox.",
+		steps: []string{
+			"Find out what answers on {host}:{port} (on that machine: `ss -ltnp`): a proxy, pooler or appliance in front of PostgreSQL, or a program that only pretends to be one.",
+			"Connect past any proxy or load balancer, straight to the server, to see which of them misbehaves; update or fix it.",
+			"Send no password to this address until it is explained: a broken SCRAM exchange or a server signature that does not verify means the peer does not hold your role's password verifier. Use sslmode=verify-full so that the server must prove who it is.",
+		},
+		matchers: []matcher{
+			{text: []string{"the server misbehaves:", "invalid scram server-first-message", "invalid scram salt received from server", "invalid scram iteration count received from server", "scram iteration count from server too high", "invalid scram nonce", "invalid scram server-final-message", "invalid scram serversignature received from server", "expected authenticationsaslcontinue message but received", "expected authenticationsaslfinal message but received", "malformed scram message", "invalid scram response (nonce mismatch)", "incorrect server signature"}},
+		},
+	},
+	{
 		Code: ServerUnresponsive, Category: Timeout, Transient: true,
 		Summary: "The TCP connection opened, but no PostgreSQL reply came before the deadline: an overloaded server or gateway, or a stuck proxy.",
 		steps: []string{
@@ -472,6 +486,16 @@ var causes = withTranslations(append([]Cause{
 		matchers: []matcher{
 			{sqlstate: "28000", text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
 			{text: []string{"connection requires a valid client certificate", "certificate authentication failed"}},
+		},
+	},
+	{
+		// A finding of a check, not a failure: the connection may well have succeeded.
+		Code: AuthCleartextPassword, Category: Login,
+		Summary: "The server asked for the password in clear text (pg_hba.conf method password) on a connection without TLS, and got it: anyone on the network path can read it, and anything that poses as {host} can ask for it the same way.",
+		steps: []string{
+			"Make the client refuse to send it: with libpq 16 or later (and pgx) add require_auth=scram-sha-256 to the connection string (or require_auth=!password to refuse only clear text); the connection then ends before any password is sent to a server that asks for it in clear text.",
+			"Use TLS with sslmode=verify-full, so that the password travels encrypted and only the real server gets it: the server needs ssl=on and a certificate for {host}.",
+			"On the server, change the pg_hba.conf method from password to scram-sha-256 (with password_encryption=scram-sha-256 and the role's password set again): SCRAM never sends the password itself.",
 		},
 	},
 	{

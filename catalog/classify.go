@@ -13,6 +13,8 @@ import (
 	"syscall"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/pgtriage/pgtriage/internal/wirelimit"
 )
 
 // Message is a failure as a client or the server reported it: a SQLSTATE when known, and the text.
@@ -245,7 +247,13 @@ func structuralCode(err error) (Code, bool) {
 	var invalidCert x509.CertificateInvalidError
 	var certVerify *tls.CertificateVerificationError
 	var recordHeader tls.RecordHeaderError
+	var misbehaving *wirelimit.Error
+	var notPostgres *wirelimit.NotPostgresError
 	switch {
+	case errors.As(err, &misbehaving):
+		return ProtocolMisbehaving, true
+	case errors.As(err, &notPostgres):
+		return ProtocolNotPostgres, true
 	case errors.Is(err, pgconn.ErrReadOnlyConnection):
 		return ServerReadOnly, true
 	case errors.As(err, &dnsErr):

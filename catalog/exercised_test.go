@@ -33,6 +33,8 @@ var producedBy = map[Code]string{
 	NetMTUBlackhole:         "probe/network_test.go:TestMTUBlackhole",
 	NetIPv6OnlyServer:       "probe/network_test.go:TestAddressFamilies",
 	NetIPv4OnlyServer:       "probe/network_test.go:TestAddressFamilies",
+	ProtocolMisbehaving:     "probe/hostile_test.go:TestHostileServers",
+	AuthCleartextPassword:   "probe/probe_test.go:TestCleartextPassword",
 }
 
 // Every code but ok and unknown is seen in a real message: an entry of the explain corpus, or a test that produces

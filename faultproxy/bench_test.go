@@ -1,3 +1,7 @@
+//go:build unix
+
+// The benchmarks measure CPU with getrusage(2) and run PgBouncer as another user: Unix only.
+
 package faultproxy_test
 
 import (

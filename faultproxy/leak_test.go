@@ -1,3 +1,5 @@
+//go:build linux
+
 package faultproxy_test
 
 import (

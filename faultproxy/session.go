@@ -50,81 +50,6 @@ func (c *conn) session() {
 	}
 }
 
-// loopSession runs the session in the proxy's event loop for as long as no
-// fault needs its bytes. It returns false when the session ended there, true
-// when it is back, its unwritten bytes written, to be copied by pump.
-func (c *conn) loopSession() bool {
-	l := c.p.loop
-	gen := c.gen.Load()
-	if l == nil || !c.loopable() {
-		return true
-	}
-	s := l.adopt(c, gen)
-	if s == nil {
-		select {
-		case <-c.done:
-			return false
-		default:
-			return true
-		}
-	}
-	for {
-		select {
-		case <-s.left:
-			return false
-		case <-c.done:
-			l.remove(s, false)
-			return false
-		case <-c.kicked:
-		}
-		if gen := c.gen.Load(); c.loopable() {
-			l.resume(s, gen)
-			continue
-		}
-		l.remove(s, true)
-		if s.ended {
-			return false
-		}
-		cl, up, err := s.conns()
-		if err != nil {
-			return false
-		}
-		c.mu.Lock()
-		if c.closed {
-			c.mu.Unlock()
-			cl.Close()
-			up.Close()
-			return false
-		}
-		if c.lc != nil {
-			c.lc.Conn, c.lc.looped = cl, false
-		} else {
-			c.cl = cl
-		}
-		c.client, c.up = cl, up
-		c.mu.Unlock()
-		c.fr, c.upfr = s.fr, s.upfr
-		for d, dst := range []net.Conn{up, cl} {
-			if s.held[d] {
-				c.held[d] = s.pending[d]
-			} else if _, err := dst.Write(s.pending[d]); err != nil {
-				return false
-			}
-		}
-		return true
-	}
-}
-
-// loopable reports whether the session's bytes may go through the event
-// loop: no fault shapes them and no terminate waits.
-func (c *conn) loopable() bool {
-	if c.term.Load() != nil {
-		return false
-	}
-	up, down := c.shaping(Upstream), c.shaping(Downstream)
-	return up.plain() && down.plain()
-}
-
 // shaping is what the faults do to one direction of one session.
 type shaping struct {
 	delay   time.Duration // latency
@@ -396,7 +321,7 @@ type chunkReader struct {
 func newChunkReader(src net.Conn) *chunkReader {
 	r := &chunkReader{src: src}
 	if tc, ok := src.(*net.TCPConn); ok {
-		r.rc, _ = tc.SyscallConn()
+		r.rc = rawSocket(tc)
 	}
 	return r
 }
@@ -447,7 +372,7 @@ func (r *chunkReader) each(fn func([]byte) (bool, error)) error {
 			if bp == nil {
 				bp = bufPool.Get().(*[]byte)
 			}
-			n, err := syscall.Read(int(fd), *bp)
+			n, err := readFD(fd, *bp)
 			switch {
 			case err == syscall.EINTR:
 				continue

@@ -53,7 +53,7 @@ func TimeoutFor(s *settings.Settings) time.Duration {
 // Run checks the connection the settings describe and returns the report. It never takes longer than the DNS,
 // TCP and one deadline for each address that accepted a TCP connection.
 func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
-	p := &prober{settings: s, resolver: opts.Resolver, timeout: TimeoutFor(s), tr: &tracer{start: time.Now()}}
+	p := &prober{settings: s, resolver: opts.Resolver, timeout: TimeoutFor(s), tr: &tracer{start: time.Now(), keep: opts.Trace}}
 	if p.resolver == nil {
 		p.resolver = net.DefaultResolver
 	}
@@ -140,9 +140,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		r.Diagnosis = diagnose(catalog.Lookup(f.code), f, p.facts(nil, r.Server).Merge(f.facts).Merge(catalog.Facts{catalog.FactAddress: f.address}).ForHost(f.host))
 	}
 	if opts.Trace {
-		p.tr.mu.Lock()
-		r.Trace = p.tr.events
-		p.tr.mu.Unlock()
+		r.Trace = p.tr.trace()
 	}
 	return r
 }

@@ -223,6 +223,54 @@ func TestServerWithoutTLS(t *testing.T) {
 	}
 }
 
+// TestCleartextPassword: a real server that asks for the password in clear text (pg_hba.conf method password),
+// without TLS, gets a warning finding whose steps name require_auth; the same server asking for SCRAM does not.
+func TestCleartextPassword(t *testing.T) {
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{
+		HBA:   []string{"local all postgres trust", "host all scram 127.0.0.1/32 scram-sha-256", "host all all 127.0.0.1/32 password"},
+		Roles: []pgtest.Role{{Name: "app", Password: appPassword}, {Name: "scram", Password: appPassword}},
+	})
+	cleartext := func(r *Report) *Finding {
+		for i, f := range r.Findings {
+			if f.Code == string(catalog.AuthCleartextPassword) {
+				return &r.Findings[i]
+			}
+		}
+		return nil
+	}
+	for _, mode := range []string{"prefer", "disable"} {
+		r := check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode="+mode), Options{})
+		expect(t, r, catalog.OK, 0)
+		f := cleartext(r)
+		if f == nil || f.Severity != "warning" || !strings.Contains(strings.Join(f.Steps, " "), "require_auth=") {
+			t.Fatalf("sslmode=%s: no cleartext warning naming require_auth: %+v", mode, r.Findings)
+		}
+		var text strings.Builder
+		_ = r.WriteText(&text, TextOptions{})
+		if !strings.Contains(text.String(), "require_auth=scram-sha-256") {
+			t.Errorf("the text output does not show the steps:\n%s", text.String())
+		}
+	}
+	// A wrong password crossed the network in clear text all the same.
+	r := check(t, c.ConnString("user=app", "password=wrong-pw", "dbname=postgres", "sslmode=prefer"), Options{})
+	expect(t, r, catalog.AuthPasswordFailed, 1)
+	if cleartext(r) == nil {
+		t.Errorf("no cleartext warning after a failed password: %+v", r.Findings)
+	}
+	r = check(t, c.ConnString("user=scram", "password="+appPassword, "dbname=postgres", "sslmode=prefer"), Options{})
+	expect(t, r, catalog.OK, 0)
+	if f := cleartext(r); f != nil {
+		t.Errorf("a cleartext warning for SCRAM: %+v", f)
+	}
+	// The step works: with require_auth the password is never sent.
+	r = check(t, c.ConnString("user=app", "password="+appPassword, "dbname=postgres", "sslmode=prefer", "require_auth=scram-sha-256"), Options{})
+	if r.Status == StatusOK || cleartext(r) != nil {
+		t.Errorf("require_auth=scram-sha-256 did not stop the cleartext password: %s %+v", r.Diagnosis.Code, r.Findings)
+	}
+	t.Logf("with require_auth: %s: %s", r.Diagnosis.Code, r.Diagnosis.Evidence)
+}
+
 func TestCertificateNames(t *testing.T) {
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{

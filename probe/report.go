@@ -102,6 +102,8 @@ type Finding struct {
 	Code     string `json:"code"`
 	Severity string `json:"severity"` // "warning" or "info"
 	Summary  string `json:"summary"`
+	// Steps say what to do, for findings the catalog holds.
+	Steps []string `json:"steps,omitempty"`
 }
 
 // Server holds what the server said about itself once connected.

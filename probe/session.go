@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"github.com/jackc/pgx/v5/pgproto3"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/wirelimit"
 )
 
 // attempt is one connection to one address: protocol, tls, startup, auth and server.
@@ -229,6 +231,7 @@ func (a *attempt) startup(ctx context.Context, p *prober, conn net.Conn) (*pgcon
 	h := startupExchange{methods: append([]string(nil), a.rec.methods...), authOK: a.rec.authOK, afterPassword: a.rec.afterPassword,
 		garbage: a.rec.garbage, answered: a.rec.answered}
 	a.rec.mu.Unlock()
+	a.cleartextFinding(p, h.methods, h.afterPassword)
 	if err == nil {
 		a.startupAndAuth(start, h.methods, StageOK)
 		return pg, true
@@ -292,7 +295,8 @@ func startupFailure(err error, h startupExchange, noPassword bool) *failure {
 		f = &failure{stage: StageStartup, code: catalog.ServerUnresponsive,
 			evidence: "the server did not finish the startup before the deadline: " + err.Error()}
 	default:
-		f = networkFailure(StageStartup, err, h.answered)
+		var limit *wirelimit.Error
+		f = networkFailure(StageStartup, err, h.answered || errors.As(err, &limit))
 		if f.code == catalog.Unknown && asked {
 			// The server asked for a method and the client gave up without a word to the server: pgx cannot do it
 			// (GSSAPI and SSPI need a provider pgtriage does not build in).
@@ -342,6 +346,17 @@ func (a *attempt) startupConfig(p *prober, conn net.Conn) *pgconn.Config {
 	return cfg
 }
 
+// cleartextFinding warns that the password crossed the network in clear text: the server asked for it that way
+// (pg_hba.conf method password) on a TCP connection without TLS, and the client sent it, whatever came next.
+func (a *attempt) cleartextFinding(p *prober, methods []string, afterPassword bool) {
+	if !afterPassword || a.tls != nil || a.d.network != "tcp" || !slices.Contains(methods, authNames[3]) {
+		return
+	}
+	c := catalog.Lookup(catalog.AuthCleartextPassword)
+	facts := p.facts(a.d, nil)
+	a.findings = append(a.findings, Finding{Code: string(c.Code), Severity: "warning", Summary: c.SummaryFor(facts), Steps: c.Steps(facts)})
+}
+
 // tlsAdmits opens one more connection, over TLS, and sends the same startup message without any password, to learn
 // whether pg_hba.conf would admit the client over TLS. The certificate is not checked: nothing secret is sent.
 func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) bool {
@@ -359,7 +374,7 @@ func (p *prober) tlsAdmits(ctx context.Context, d *dialed, cfg *pgconn.Config) b
 	}
 	tc := tls.Client(conn, &tls.Config{InsecureSkipVerify: true, ServerName: cfg.Host}) // admission test only
 	params := map[string]string{"user": cfg.User, "database": cfg.Database, "application_name": "pgtriage"}
-	fe := pgproto3.NewFrontend(tc, tc)
+	fe := wirelimit.Frontend(tc, tc)
 	fe.Send(&pgproto3.StartupMessage{ProtocolVersion: pgproto3.ProtocolVersionNumber, Parameters: params})
 	if err := fe.Flush(); err != nil {
 		return false

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/pgtriage/pgtriage/catalog"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 // TextOptions shape the text form of a report.
@@ -40,6 +41,7 @@ func (o TextOptions) paint(color, s string) string {
 // WriteText writes the report for people: a line a stage with its mark, timing and key fact; the settings and
 // where they came from; findings; the verdict with its evidence; numbered next steps; the trace when it was kept.
 // WriteHeader, WriteStage and WriteBody write the same in pieces, for a caller that shows each stage as it ends.
+// Every text that a server, a certificate or the settings put in the report is escaped (termtext.Escape).
 func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 	var b strings.Builder
 	WriteHeader(&b, r.Target, opts)
@@ -54,7 +56,7 @@ func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
 
 // WriteHeader writes the first line of a check's text.
 func WriteHeader(w io.Writer, target string, opts TextOptions) {
-	fmt.Fprintf(w, "%s %s\n\n", opts.paint(ansiBold, "pgtriage check"), target)
+	fmt.Fprintf(w, "%s %s\n\n", opts.paint(ansiBold, "pgtriage check"), termtext.Escape(target))
 }
 
 // WriteStage writes one stage's line.
@@ -68,17 +70,17 @@ func WriteStage(w io.Writer, st Stage, opts TextOptions) {
 	if st.Address != "" && !strings.Contains(fact, st.Address) {
 		fact = st.Address + ": " + fact
 	}
-	fmt.Fprintf(w, "  %s %-9s %s  %s\n", opts.paint(m.color, m.mark), st.Name, opts.paint(ansiDim, timing), fact)
+	fmt.Fprintf(w, "  %s %-9s %s  %s\n", opts.paint(m.color, m.mark), st.Name, opts.paint(ansiDim, timing), termtext.Escape(fact))
 }
 
 // WriteBody writes what follows the stages: settings, findings, the verdict, the next steps and the trace.
 func (r *Report) WriteBody(w io.Writer, opts TextOptions) error {
-	paint := opts.paint
+	paint, esc := opts.paint, termtext.Escape
 	var b strings.Builder
 	if len(r.Settings) > 0 {
 		b.WriteString("\nSettings (value, where it came from):\n")
 		for _, p := range r.Settings {
-			fmt.Fprintf(&b, "  %-32s %s\n", p.Keyword+"="+p.Value, paint(ansiDim, p.Source.String()))
+			fmt.Fprintf(&b, "  %-32s %s\n", esc(p.Keyword+"="+p.Value), paint(ansiDim, esc(p.Source.String())))
 		}
 	}
 	if len(r.Findings) > 0 {
@@ -88,7 +90,10 @@ func (r *Report) WriteBody(w io.Writer, opts TextOptions) error {
 			if f.Severity == "warning" {
 				color = ansiYellow
 			}
-			fmt.Fprintf(&b, "  %s %s %s\n", paint(color, "!"), paint(color, f.Code+":"), f.Summary)
+			fmt.Fprintf(&b, "  %s %s %s\n", paint(color, "!"), paint(color, f.Code+":"), esc(f.Summary))
+			for _, step := range f.Steps {
+				fmt.Fprintf(&b, "      - %s\n", esc(step))
+			}
 		}
 	}
 	d := r.Diagnosis
@@ -111,23 +116,23 @@ func (r *Report) WriteBody(w io.Writer, opts TextOptions) error {
 		if warnings > 0 {
 			note = fmt.Sprintf(" (%d warning%s above)", warnings, map[bool]string{true: "s"}[warnings > 1])
 		}
-		fmt.Fprintf(&b, "\n%s  %s%s\n", paint(verdictColor+ansiBold, "Verdict: ok"), d.Summary, note)
+		fmt.Fprintf(&b, "\n%s  %s%s\n", paint(verdictColor+ansiBold, "Verdict: ok"), esc(d.Summary), note)
 	} else {
-		fmt.Fprintf(&b, "\n%s (%s; %s)\n  %s\n", paint(verdictColor+ansiBold, "Verdict: "+string(d.Code)), d.Category, kind, d.Summary)
+		fmt.Fprintf(&b, "\n%s (%s; %s)\n  %s\n", paint(verdictColor+ansiBold, "Verdict: "+string(d.Code)), d.Category, kind, esc(d.Summary))
 	}
 	if d.Evidence != "" {
-		fmt.Fprintf(&b, "  Evidence: %s\n", d.Evidence)
+		fmt.Fprintf(&b, "  Evidence: %s\n", esc(d.Evidence))
 	}
 	if len(d.Steps) > 0 {
 		b.WriteString("\nNext steps:\n")
 		for i, s := range d.Steps {
-			fmt.Fprintf(&b, "  %d. %s\n", i+1, s)
+			fmt.Fprintf(&b, "  %d. %s\n", i+1, esc(s))
 		}
 	}
 	if len(r.Trace) > 0 {
 		b.WriteString("\nTrace:\n")
 		for _, e := range r.Trace {
-			fmt.Fprintf(&b, "  %s %s %s\n", paint(ansiDim, fmt.Sprintf("%8.1fms", e.AtMS)), e.Direction, e.Message)
+			fmt.Fprintf(&b, "  %s %s %s\n", paint(ansiDim, fmt.Sprintf("%8.1fms", e.AtMS)), e.Direction, esc(e.Message))
 		}
 	}
 	_, err := io.WriteString(w, b.String())

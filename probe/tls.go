@@ -5,6 +5,7 @@ import (
 	"crypto/x509"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -181,9 +182,12 @@ func loadRoots(file string) (*x509.CertPool, error) {
 		home, _ := os.UserHomeDir()
 		file = home + "/.postgresql/root.crt"
 	}
-	pem, err := os.ReadFile(file)
-	if err != nil {
+	pem, err := settings.ReadFile(file, settings.MaxCertFile)
+	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("root certificate file %q does not exist: either provide the file, use the system's trusted roots with sslrootcert=system, or change sslmode to disable server certificate verification", file)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("root certificate file: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(pem) {

@@ -2,26 +2,61 @@ package probe
 
 import (
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgproto3"
+
+	"github.com/pgtriage/pgtriage/internal/wirelimit"
 )
 
-// tracer collects the trace of a whole check: network events and protocol messages, never a secret.
+// tracer collects the trace of a whole check: network events and protocol messages, never a secret. It keeps them
+// only when the trace was asked for, and then at most maxTraceEvents of at most maxTraceMessage bytes each, so that
+// a server sending messages without end costs no memory.
 type tracer struct {
-	mu     sync.Mutex
-	start  time.Time
-	events []TraceEvent
+	mu      sync.Mutex
+	start   time.Time
+	keep    bool
+	events  []TraceEvent
+	dropped int
 }
 
+const (
+	maxTraceEvents  = 2000
+	maxTraceMessage = 1000
+)
+
 func (t *tracer) event(dir, format string, args ...any) {
+	if !t.keep {
+		return
+	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
-	t.events = append(t.events, TraceEvent{AtMS: ms(time.Since(t.start)), Direction: dir, Message: fmt.Sprintf(format, args...)})
+	if len(t.events) >= maxTraceEvents {
+		t.dropped++
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	if len(msg) > maxTraceMessage {
+		msg = strings.ToValidUTF8(msg[:maxTraceMessage], "") + fmt.Sprintf("... (%d bytes in all)", len(msg))
+	}
+	t.events = append(t.events, TraceEvent{AtMS: ms(time.Since(t.start)), Direction: dir, Message: msg})
+}
+
+// trace returns the events kept, with a last one saying how many more were not.
+func (t *tracer) trace() []TraceEvent {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := slices.Clone(t.events)
+	if t.dropped > 0 {
+		out = append(out, TraceEvent{AtMS: ms(time.Since(t.start)), Direction: "-", Message: fmt.Sprintf("%d more events not kept", t.dropped)})
+	}
+	return out
 }
 
 // recorder is what the protocol messages of one attempt revealed: the authentication methods the server asked for
@@ -56,28 +91,35 @@ func (r *recorder) setAnswered() {
 
 // wire decodes the PostgreSQL messages pgx reads and writes, for the recorder. It wraps the streams of pgx's
 // frontend (Config.BuildFrontend) rather than the connection, so that pgx keeps the *tls.Conn itself and can bind
-// SCRAM to the TLS channel (SCRAM-SHA-256-PLUS).
+// SCRAM to the TLS channel (SCRAM-SHA-256-PLUS). What the server sends passes a wirelimit.Framer, which ends the
+// connection when the server goes beyond what any PostgreSQL server sends.
 type wire struct {
 	rec         *recorder
-	in, out     []byte // partial messages
+	framer      wirelimit.Framer
+	out         []byte // a partial frontend message
 	startupSent bool   // the first frontend message has no type byte
 	lastAuth    uint32 // the last authentication request: what a 'p' message answers
-	broken      bool   // the backend sent something undecodable: stop decoding
+	stopped     bool   // the framer stopped: the failure is recorded
 }
-
-type readFunc func([]byte) (int, error)
-
-func (f readFunc) Read(p []byte) (int, error) { return f(p) }
 
 type writeFunc func([]byte) (int, error)
 
 func (f writeFunc) Write(p []byte) (int, error) { return f(p) }
 
+type readFunc func([]byte) (int, error)
+
+func (f readFunc) Read(p []byte) (int, error) { return f(p) }
+
 // frontend builds pgx's frontend over recording streams.
 func (c *wire) frontendBuilder(r io.Reader, w io.Writer) *pgproto3.Frontend {
+	c.framer.Observe = c.backend
+	in := wirelimit.Reader(r, &c.framer)
 	return pgproto3.NewFrontend(readFunc(func(p []byte) (int, error) {
-		n, err := r.Read(p)
-		c.received(p[:n])
+		n, err := in.Read(p)
+		if err := c.framer.Err(); err != nil && !c.stopped {
+			c.stopped = true
+			c.stop(err)
+		}
 		return n, err
 	}), writeFunc(func(p []byte) (int, error) {
 		c.sent(p)
@@ -85,13 +127,19 @@ func (c *wire) frontendBuilder(r io.Reader, w io.Writer) *pgproto3.Frontend {
 	}))
 }
 
-func (c *wire) received(p []byte) {
-	if len(p) == 0 || c.broken {
+// stop records why the framer stopped: bytes that are no PostgreSQL messages, or a server beyond the limits.
+func (c *wire) stop(err error) {
+	var garbage *wirelimit.NotPostgresError
+	if !errors.As(err, &garbage) {
+		c.rec.event("-", "%v", err)
 		return
 	}
-	c.in = append(c.in, p...)
-	c.in = c.decode(c.in, c.backend, isBackendType)
-	c.broken = c.in == nil && c.rec.garbage != nil
+	c.rec.mu.Lock()
+	if c.rec.garbage == nil {
+		c.rec.garbage = garbage.Start
+	}
+	c.rec.mu.Unlock()
+	c.rec.event("-", "bytes that are not a PostgreSQL message: %s", describeBytes(garbage.Start))
 }
 
 func (c *wire) sent(p []byte) {
@@ -104,31 +152,18 @@ func (c *wire) sent(p []byte) {
 			c.startupSent = true
 		}
 	}
-	if c.startupSent {
-		c.out = c.decode(c.out, c.frontend, func(byte) bool { return true })
+	if !c.startupSent {
+		return
 	}
-}
-
-// decode hands every complete message in buf to fn and returns the rest.
-func (c *wire) decode(buf []byte, fn func(typ byte, body []byte), valid func(byte) bool) []byte {
-	for len(buf) >= 5 {
-		l := int(binary.BigEndian.Uint32(buf[1:5]))
-		if l < 4 || l > 1<<24 || !valid(buf[0]) {
-			c.rec.mu.Lock()
-			if c.rec.garbage == nil {
-				c.rec.garbage = append([]byte(nil), buf[:min(len(buf), 64)]...)
-			}
-			c.rec.mu.Unlock()
-			c.rec.event("-", "bytes that are not a PostgreSQL message: %s", describeBytes(buf))
-			return nil
-		}
-		if len(buf) < 1+l {
+	// pgtriage's own messages: complete ones are decoded, the rest waits for the next write.
+	for len(c.out) >= 5 {
+		l := int(binary.BigEndian.Uint32(c.out[1:5]))
+		if len(c.out) < 1+l {
 			break
 		}
-		fn(buf[0], buf[5:1+l])
-		buf = buf[1+l:]
+		c.frontend(c.out[0], c.out[5:1+l])
+		c.out = c.out[1+l:]
 	}
-	return buf
 }
 
 func (c *wire) startup(body []byte) {
@@ -286,8 +321,3 @@ func errorFields(body []byte) map[byte]string {
 }
 
 func ms(d time.Duration) float64 { return float64(d.Microseconds()) / 1000 }
-
-// isBackendType says whether b is the type byte of a backend message of protocol 3.
-func isBackendType(b byte) bool {
-	return strings.IndexByte("123ACDEGHIKNRSTVWZcdnstv", b) >= 0
-}

@@ -3,6 +3,7 @@ package settings
 import (
 	"bufio"
 	"fmt"
+	"io"
 	"os"
 	"strings"
 )
@@ -24,19 +25,19 @@ type passfileLookup struct {
 type passfileKey struct{ host, port, dbname, user string }
 
 // lookupPassfile finds the password for key like libpq's passwordFromFile: it
-// ignores a file that is not a plain file or that the group or others may
-// access (pgx reads it regardless), skips comments, and returns the first
+// ignores a file that is not a plain file or, with checkMode, that the group
+// or others may access (pgx reads it regardless), skips comments, and returns the first
 // matching line.
-func lookupPassfile(path string, key passfileKey) passfileLookup {
+func lookupPassfile(path string, key passfileKey, checkMode bool) passfileLookup {
 	info, err := os.Stat(path)
 	switch {
 	case os.IsNotExist(err):
 		return passfileLookup{note: path + " (not found)"}
 	case err != nil:
 		return passfileLookup{note: fmt.Sprintf("%s (unreadable: %v)", path, err)}
-	case !info.Mode().IsRegular():
-		return passfileLookup{note: path + " (ignored: not a plain file)"}
-	case info.Mode().Perm()&0o077 != 0:
+	case checkInfo(info, MaxSmallFile) != nil:
+		return passfileLookup{note: fmt.Sprintf("%s (ignored: %v)", path, checkInfo(info, MaxSmallFile))}
+	case checkMode && info.Mode().Perm()&0o077 != 0:
 		return passfileLookup{
 			insecure: true,
 			mode:     info.Mode().Perm(),
@@ -49,7 +50,7 @@ func lookupPassfile(path string, key passfileKey) passfileLookup {
 	}
 	defer f.Close()
 
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(io.LimitReader(f, MaxSmallFile))
 	sc.Buffer(nil, 1<<20)
 	for n := 1; sc.Scan(); n++ {
 		line := strings.TrimRight(sc.Text(), "\r")

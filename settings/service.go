@@ -30,6 +30,9 @@ func findService(name, primary string) (serviceSettings, error) {
 		files = append(files, filepath.Join(dir, "pg_service.conf"))
 	}
 	for _, path := range files {
+		if err := checkFile(path, MaxSmallFile); err != nil {
+			return serviceSettings{}, &Error{Keyword: "service", Value: name, Msg: fmt.Sprintf("service file %s: %v", path, err), Err: err}
+		}
 		sf, err := pgservicefile.ReadServicefile(path)
 		if errors.Is(err, fs.ErrNotExist) {
 			continue

@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -157,7 +158,7 @@ func LoadWithOptions(connString string, opts []Option) (*Settings, error) {
 	if err != nil {
 		return nil, err
 	}
-	l := &loader{cs: cs, merged: map[string]value{}, home: homeDir()}
+	l := &loader{cs: cs, merged: map[string]value{}, files: filesFor(runtime.GOOS, homeDir(), os.Getenv("APPDATA"))}
 	for _, o := range opts {
 		if _, ok := keywords[o.Keyword]; !ok {
 			return nil, &Error{Keyword: o.Keyword, Msg: "unknown option keyword " + safeName(o.Keyword)}
@@ -186,7 +187,7 @@ func LoadWithOptions(connString string, opts []Option) (*Settings, error) {
 type loader struct {
 	cs     parsedConnString
 	merged map[string]value
-	home   string
+	files  libpqFiles
 	// extra are settings appended to the string handed to pgx, where pgx
 	// would otherwise differ from libpq.
 	extra [][2]string
@@ -232,8 +233,8 @@ func (l *loader) merge() error {
 		if primary == "" {
 			primary = l.merged["servicefile"].v
 		}
-		if primary == "" && l.home != "" {
-			primary = filepath.Join(l.home, ".pg_service.conf")
+		if primary == "" {
+			primary = l.files.servicefile
 		}
 		svc, err := findService(name, primary)
 		if err != nil {
@@ -339,7 +340,42 @@ func (l *loader) validate() error {
 			return e
 		}
 	}
+	return l.checkFiles(sslmode)
+}
+
+// checkFiles checks the files pgx is about to read (see MaxCertFile): the TLS files unless sslmode=disable, given
+// or at their defaults under ~/.postgresql, and the service file found. A password file that fails is ignored, as
+// libpq ignores one that is not a plain file, and pgx is told not to read it.
+func (l *loader) checkFiles(sslmode string) error {
+	dir := l.files.certDir
+	for _, f := range []struct {
+		kw, fallback string
+		limit        int64
+	}{{"sslrootcert", "root.crt", MaxCertFile}, {"sslcert", "postgresql.crt", MaxCertFile}, {"sslkey", "postgresql.key", MaxSmallFile}} {
+		path := l.get(f.kw)
+		if sslmode == "disable" || path == "system" || path == "" && dir == "" {
+			continue
+		}
+		from := l.merged[f.kw].src.String()
+		if path == "" {
+			path, from = filepath.Join(dir, f.fallback), "default"
+		}
+		if err := checkFile(path, f.limit); err != nil {
+			return &Error{Keyword: f.kw, Value: path, Msg: fmt.Sprintf("%s file %q (from %s): %v", f.kw, path, from, err), Err: err}
+		}
+	}
+	if path := l.passfile(); path != "" && checkFile(path, MaxSmallFile) != nil {
+		l.extra = append(l.extra, [2]string{"passfile", ""})
+	}
 	return nil
+}
+
+// passfile is the password file in use: the passfile setting, or libpq's default for the platform.
+func (l *loader) passfile() string {
+	if p := l.get("passfile"); p != "" {
+		return p
+	}
+	return l.files.passfile
 }
 
 // shownValue is the effective value of kw as an error may quote it.
@@ -491,7 +527,7 @@ func (l *loader) targets() []Target {
 	targets := make([]Target, len(hosts))
 	for i, h := range hosts {
 		if h == "" {
-			h = defaultHost()
+			h = l.files.defaultHost()
 		}
 		p := ports[0]
 		if len(ports) > 1 {
@@ -508,17 +544,6 @@ func (l *loader) targets() []Target {
 		targets[i] = t
 	}
 	return targets
-}
-
-// defaultHost mirrors pgx's default: the first existing Unix socket directory
-// among its candidates, else localhost.
-func defaultHost() string {
-	for _, dir := range []string{"/var/run/postgresql", "/private/tmp", "/tmp"} {
-		if _, err := os.Stat(dir); err == nil {
-			return dir
-		}
-	}
-	return "localhost"
 }
 
 // defaults records the defaults pgx applied, so that Params shows them.
@@ -541,11 +566,10 @@ func (l *loader) defaults(s *Settings, cfg *pgconn.Config) {
 	def("sslmode", s.SSLMode)
 	def("sslnegotiation", s.SSLNegotiation)
 	def("target_session_attrs", s.TargetSessionAttrs)
-	if l.home != "" {
-		def("passfile", filepath.Join(l.home, ".pgpass"))
-		// pgx uses the client certificate and root certificate under
-		// ~/.postgresql when they exist, as libpq does.
-		dir := filepath.Join(l.home, ".postgresql")
+	def("passfile", l.files.passfile)
+	// pgx uses the client certificate and root certificate under
+	// ~/.postgresql (%APPDATA%\postgresql) when they exist, as libpq does.
+	if dir := l.files.certDir; dir != "" {
 		if exists(filepath.Join(dir, "postgresql.crt")) && exists(filepath.Join(dir, "postgresql.key")) {
 			def("sslcert", filepath.Join(dir, "postgresql.crt"))
 			def("sslkey", filepath.Join(dir, "postgresql.key"))
@@ -591,7 +615,7 @@ func (l *loader) password(s *Settings) {
 			// libpq matches Unix-socket connections as "localhost".
 			host = "localhost"
 		}
-		r := lookupPassfile(path, passfileKey{host, strconv.Itoa(int(t.Port)), s.Database, s.User})
+		r := lookupPassfile(path, passfileKey{host, strconv.Itoa(int(t.Port)), s.Database, s.User}, l.files.checkMode)
 		if !slices.Contains(notes, r.note) {
 			notes = append(notes, r.note)
 		}

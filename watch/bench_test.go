@@ -1,3 +1,7 @@
+//go:build unix
+
+// The benchmarks measure CPU with getrusage(2), which Windows lacks.
+
 package watch
 
 import (

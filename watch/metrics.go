@@ -70,7 +70,7 @@ func (m *Metrics) Handler() http.Handler {
 type targetMetrics struct {
 	name                                  string
 	vecs                                  *Metrics
-	up, serverStart, inRecovery           prometheus.Gauge
+	up                                    prometheus.Gauge
 	durations                             [2]prometheus.Gauge
 	restarts, roleChanges, addressChanges prometheus.Counter
 }
@@ -79,8 +79,6 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 	return targetMetrics{
 		name: name, vecs: m,
 		up:             m.up.WithLabelValues(name),
-		serverStart:    m.serverStart.WithLabelValues(name),
-		inRecovery:     m.inRecovery.WithLabelValues(name),
 		durations:      [2]prometheus.Gauge{m.duration.WithLabelValues(name, eventlog.ProbeSession), m.duration.WithLabelValues(name, eventlog.ProbeLogin)},
 		restarts:       m.restarts.WithLabelValues(name),
 		roleChanges:    m.roleChanges.WithLabelValues(name),
@@ -90,6 +88,16 @@ func (m *Metrics) forTarget(name string) targetMetrics {
 
 func (tm *targetMetrics) duration(kind string, d time.Duration) {
 	tm.durations[kindIndex(kind)].Set(d.Seconds())
+}
+
+// serverStarted and role are set once the server's facts were read: a target that never connected has no such
+// series, rather than a 0 that says "a primary started in 1970".
+func (tm *targetMetrics) serverStarted(epoch float64) {
+	tm.vecs.serverStart.WithLabelValues(tm.name).Set(epoch)
+}
+
+func (tm *targetMetrics) role(standby bool) {
+	tm.vecs.inRecovery.WithLabelValues(tm.name).Set(b2f(standby))
 }
 
 // certExpiry is set once a certificate was seen: a target without TLS has no such series, rather than a 0 that an

@@ -16,6 +16,7 @@ import (
 
 	"github.com/pgtriage/pgtriage/catalog"
 	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/internal/wirelimit"
 	"github.com/pgtriage/pgtriage/probe"
 	"github.com/pgtriage/pgtriage/settings"
 )
@@ -24,15 +25,27 @@ import (
 // own, asking the Watcher's resolver. The held session's also keeps the last notice the server sent, which
 // classify asks the catalog about: at an immediate shutdown the server sends "terminating connection
 // due to immediate shutdown command" as a WARNING and closes the socket, so the read only sees the end of the
-// stream.
+// stream. What a server sends passes wirelimit's limits, so that a hostile one costs no memory; and a successful
+// dial is noted, so that classify tells a server that never finishes its startup from packets that go unanswered.
 func (t *target) configs() {
 	login := t.Settings.Config.Copy()
 	if r := t.w.opts.Resolver; r != nil {
 		login.LookupFunc = lookupWith(r, t.Settings.Targets)
 	}
+	login.BuildFrontend = wirelimit.Frontend
 	session := login.Copy()
 	session.OnNotice = func(_ *pgconn.PgConn, n *pgconn.Notice) { t.notice.Store(n) }
 	t.cfg = [2]*pgconn.Config{session, login}
+	for i, cfg := range t.cfg {
+		dial := cfg.DialFunc
+		cfg.DialFunc = func(ctx context.Context, network, addr string) (net.Conn, error) {
+			c, err := dial(ctx, network, addr)
+			if err == nil {
+				t.dialed[i].Store(true)
+			}
+			return c, err
+		}
+	}
 }
 
 // lookupWith resolves host names with r, and dials hostaddr where the settings give one, as libpq does.
@@ -52,6 +65,7 @@ func (t *target) connect(ctx context.Context, kind string) (*pgconn.PgConn, erro
 	if kind == eventlog.ProbeSession {
 		t.notice.Store(nil)
 	}
+	t.dialed[kindIndex(kind)].Store(false)
 	ctx, cancel := context.WithTimeout(ctx, probe.TimeoutFor(t.Settings))
 	defer cancel()
 	return pgconn.ConnectConfig(ctx, t.cfg[kindIndex(kind)])
@@ -68,6 +82,10 @@ func closeConn(pg *pgconn.PgConn) {
 // ended after the server had warned why, the code of the warning.
 func (t *target) classify(kind string, err error) (catalog.Code, string) {
 	code := catalog.ClassifyError(err).Code
+	if code == catalog.TCPTimeout && t.dialed[kindIndex(kind)].Load() {
+		// The TCP connection opened: the time ran out waiting for the server, not for the network (as probe says).
+		code = catalog.ServerUnresponsive
+	}
 	if kind == eventlog.ProbeSession && code == catalog.ConnReset {
 		// The catalog decides whether the warning explains the end: a 57P01 at an immediate shutdown does.
 		if n := t.notice.Load(); n != nil {

@@ -69,6 +69,7 @@ type target struct {
 
 	cfg    [2]*pgconn.Config             // the held session's and the logins', see configs
 	notice atomic.Pointer[pgconn.Notice] // the held session's last notice
+	dialed [2]atomic.Bool                // the last connect of each kind opened a TCP connection (or socket)
 }
 
 // openOutage is an outage that has not ended.
@@ -293,11 +294,11 @@ func (t *target) observe(at time.Time, f eventlog.ServerFacts, cert *eventlog.Ce
 	}
 	if f.StartTime != "" {
 		if s, err := strconv.ParseFloat(f.StartTime, 64); err == nil {
-			t.m.serverStart.Set(s)
+			t.m.serverStarted(s)
 		}
 	}
 	if f.Role != "" {
-		t.m.inRecovery.Set(b2f(f.Role == RoleStandby))
+		t.m.role(f.Role == RoleStandby)
 	}
 	if cert != nil {
 		t.m.certExpiry(cert.NotAfter)

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net"
-	"os"
 	"time"
 
 	"go.yaml.in/yaml/v3"
@@ -120,34 +119,62 @@ type ConfigTarget struct {
 	LoginEvery int           `yaml:"login_every"`
 }
 
-// LoadConfig reads a config file. Errors name the file, and the target by its position and name; they never quote a
-// connection string, which may hold a password.
+// LoadConfig reads a config file: a regular file of at most settings.MaxSmallFile bytes (some ten thousand
+// targets), parsed by ParseConfig. Errors name the file, and the target by its position and name; they never quote
+// a connection string, which may hold a password.
 func LoadConfig(path string) (*Config, error) {
-	b, err := os.ReadFile(path)
+	b, err := settings.ReadFile(path, settings.MaxSmallFile)
 	if err != nil {
 		return nil, err
+	}
+	return ParseConfig(path, b)
+}
+
+// ParseConfig reads the YAML of a config file; name is for the errors. YAML aliases are refused: a config has no
+// use for them, and an alias repeated is a copy of its anchor's value each time, so a small file could stand for
+// gigabytes.
+func ParseConfig(name string, b []byte) (*Config, error) {
+	var doc yaml.Node
+	if err := yaml.Unmarshal(b, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
+	if line := aliasAt(&doc); line > 0 {
+		return nil, fmt.Errorf("%s:%d: YAML aliases (*name) are not allowed in a config", name, line)
 	}
 	var c Config
 	dec := yaml.NewDecoder(bytes.NewReader(b))
 	dec.KnownFields(true)
 	if err := dec.Decode(&c); err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
+		return nil, fmt.Errorf("%s: %w", name, err)
 	}
 	if len(c.Targets) == 0 {
-		return nil, fmt.Errorf("%s: no targets", path)
+		return nil, fmt.Errorf("%s: no targets", name)
 	}
 	for i, t := range c.Targets {
 		if t.Conn == "" {
-			return nil, fmt.Errorf("%s: target %d (%s): conn is empty", path, i+1, t.Name)
+			return nil, fmt.Errorf("%s: target %d (%s): conn is empty", name, i+1, t.Name)
 		}
 		if t.Interval < 0 || t.LoginEvery < 0 {
-			return nil, fmt.Errorf("%s: target %d (%s): interval and login_every must not be negative", path, i+1, t.Name)
+			return nil, fmt.Errorf("%s: target %d (%s): interval and login_every must not be negative", name, i+1, t.Name)
 		}
 	}
 	if c.Interval < 0 || c.LoginEvery < 0 {
-		return nil, fmt.Errorf("%s: interval and login_every must not be negative", path)
+		return nil, fmt.Errorf("%s: interval and login_every must not be negative", name)
 	}
 	return &c, nil
+}
+
+// aliasAt is the line of the first alias in the document, or 0.
+func aliasAt(n *yaml.Node) int {
+	if n.Kind == yaml.AliasNode {
+		return max(n.Line, 1)
+	}
+	for _, c := range n.Content {
+		if line := aliasAt(c); line > 0 {
+			return line
+		}
+	}
+	return 0
 }
 
 // Resolve loads the settings of every target of the config (see LoadTarget).

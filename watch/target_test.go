@@ -60,3 +60,39 @@ targets:
 		t.Errorf("a bad conn: %v", err)
 	}
 }
+
+// TestConfigAliasesAndFiles: a YAML alias, a config that is not a regular file, or one too large, is refused.
+func TestConfigAliasesAndFiles(t *testing.T) {
+	bomb := "a: &a \"host=" + strings.Repeat("x", 1000) + "\"\ntargets:\n" + strings.Repeat("  - conn: *a\n", 1000)
+	if _, err := ParseConfig("bomb.yml", []byte(bomb)); err == nil || !strings.Contains(err.Error(), "bomb.yml:3: YAML aliases") {
+		t.Errorf("aliases: %v", err)
+	}
+	if _, err := LoadConfig(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a directory: %v", err)
+	}
+	big := filepath.Join(t.TempDir(), "big.yml")
+	if err := os.WriteFile(big, []byte("targets:\n"+strings.Repeat("  - conn: host=db.example.com\n", 40000)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadConfig(big); err == nil || !strings.Contains(err.Error(), "larger than") {
+		t.Errorf("a config over the cap: %v", err)
+	}
+}
+
+// FuzzParseConfig: no input panics, and a config accepted has targets, each with a conn.
+func FuzzParseConfig(f *testing.F) {
+	f.Fuzz(func(t *testing.T, b []byte) {
+		c, err := ParseConfig("fuzz.yml", b)
+		if err != nil {
+			return
+		}
+		if len(c.Targets) == 0 {
+			t.Fatal("accepted without targets")
+		}
+		for _, tg := range c.Targets {
+			if tg.Conn == "" || tg.Interval < 0 {
+				t.Fatalf("accepted target %+v", tg)
+			}
+		}
+	})
+}

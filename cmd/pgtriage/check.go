@@ -145,7 +145,7 @@ func useColor(w io.Writer) bool {
 	if _, set := os.LookupEnv("NO_COLOR"); set {
 		return false
 	}
-	return isTerminal(w)
+	return escapeTerminal(w)
 }
 
 // firewallFindings evaluates the server's firewall rules for the client address the server reported (in its

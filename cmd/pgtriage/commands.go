@@ -24,5 +24,6 @@ func commands(d deps) []*cobra.Command {
 		newRehearseCmd(),
 		newDemoCmd(),
 		newProxyCmd(),
+		newVersionCmd(),
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/explain"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 func newExplainCmd() *cobra.Command {
@@ -115,7 +116,7 @@ func namesFile(arg string) bool {
 
 func writeExplainText(w io.Writer, matches []explain.Match, name string) {
 	if len(matches) == 0 {
-		fmt.Fprintf(w, "No connection problem recognised in %s.\n", name)
+		fmt.Fprintf(w, "No connection problem recognised in %s.\n", termtext.Escape(name))
 		fmt.Fprintln(w, "Run `pgtriage check` with the same connection settings to test each layer in turn.")
 		return
 	}
@@ -131,14 +132,15 @@ func writeExplainText(w io.Writer, matches []explain.Match, name string) {
 		if m.SQLState != "" {
 			fmt.Fprintf(w, "  SQLSTATE %s\n", m.SQLState)
 		}
-		fmt.Fprintf(w, "  %s\n", m.Summary)
+		// The evidence is the user's log, and the steps and summary hold facts from it: escaped for the terminal.
+		fmt.Fprintf(w, "  %s\n", termtext.Escape(m.Summary))
 		fmt.Fprintln(w, "  Evidence:")
 		for _, line := range strings.Split(m.Evidence, "\n") {
-			fmt.Fprintf(w, "    | %s\n", strings.TrimRight(line, " \t\r"))
+			fmt.Fprintf(w, "    | %s\n", termtext.Escape(strings.TrimRight(line, " \t\r")))
 		}
 		fmt.Fprintln(w, "  Next steps:")
 		for j, s := range m.Steps {
-			fmt.Fprintf(w, "    %d. %s\n", j+1, s)
+			fmt.Fprintf(w, "    %d. %s\n", j+1, termtext.Escape(s))
 		}
 	}
 }

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/faultproxy"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 type proxyOptions struct {
@@ -338,7 +339,7 @@ func (e *eventPrinter) event(ev faultproxy.Event) {
 		}
 	}
 	if ev.Detail != "" {
-		fmt.Fprintf(&b, " (%s)", ev.Detail)
+		fmt.Fprintf(&b, " (%s)", termtext.Escape(ev.Detail)) // a server's or client's words
 	}
 	e.put(b.String())
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/faultproxy/scenario"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 func newRehearseCmd() *cobra.Command {
@@ -82,14 +83,15 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			}
 			ctx, _, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
-			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: cmd.ErrOrStderr()})
+			// The scenario file's words and the servers' errors reach the terminal: escaped (termtext).
+			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: termtext.Writer(cmd.ErrOrStderr())})
 			if err != nil {
 				return &exitError{Code: 1, Err: err}
 			}
 			if format == "json" {
 				err = writeJSON(out, r)
 			} else {
-				err = r.WriteText(out)
+				err = r.WriteText(termtext.Writer(out))
 			}
 			if err != nil {
 				return &exitError{Code: 1, Err: err} // standard output is gone

@@ -8,6 +8,9 @@ import (
 	"os"
 
 	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/pgtriage/pgtriage/internal/termtext"
 )
 
 // exitError carries the process exit code of a command; execute turns it into the code at one place.
@@ -42,7 +45,9 @@ authentication, server state), says whether a failure is transient or needs a ch
 the next steps.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       currentVersion().String(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
@@ -89,12 +94,12 @@ func executeWith(d deps, args []string, stdin io.Reader, stdout, stderr io.Write
 	var ee *exitError
 	if errors.As(err, &ee) {
 		if ee.Err != nil {
-			fmt.Fprintln(stderr, "pgtriage:", ee.Err)
+			fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(ee.Err.Error()))
 		}
 		return ee.Code
 	}
-	// Only cobra's own errors get here: the command line could not be understood.
-	fmt.Fprintln(stderr, "pgtriage:", err)
+	// Only cobra's own errors get here: the command line could not be understood (and it may quote it: escaped).
+	fmt.Fprintln(stderr, "pgtriage:", termtext.Lines(err.Error()))
 	return usageExit
 }
 
@@ -124,6 +129,21 @@ func isTerminal(stream any) bool {
 	if !ok {
 		return false
 	}
-	st, err := f.Stat()
-	return err == nil && st.Mode()&os.ModeCharDevice != 0
+	return term.IsTerminal(int(f.Fd()))
+}
+
+// escapeTerminal says whether w is a terminal that takes escape sequences
+// (colour, watch's redraw): on Windows only once its console is told to.
+func escapeTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd())) && enableEscapes(f)
+}
+
+// terminalSize is the width and height of the terminal f, 0, 0 if unknown.
+func terminalSize(f *os.File) (int, int) {
+	w, h, err := term.GetSize(int(f.Fd()))
+	if err != nil {
+		return 0, 0
+	}
+	return w, h
 }

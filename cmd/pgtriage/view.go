@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 	"github.com/pgtriage/pgtriage/watch"
 )
 
@@ -57,48 +58,51 @@ func (v *View) Record(ev eventlog.Event) error {
 
 func (v *View) eventLine(ev eventlog.Event) string {
 	at := ev.Time.Local().Format("15:04:05")
+	// Names, evidence and certificate subjects come from the settings and the servers: escaped for the terminal.
+	esc := termtext.Escape
+	target := esc(ev.Target)
 	switch ev.Type {
 	case eventlog.EventOutageStart:
-		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("DOWN", red), ev.Target, ev.Code, ev.Probe, ev.Evidence)
+		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("DOWN", red), target, ev.Code, ev.Probe, esc(ev.Evidence))
 	case eventlog.EventOutageEscalate:
-		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("ESCALATE", red), ev.Target, ev.Code, ev.Note)
+		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("ESCALATE", red), target, ev.Code, esc(ev.Note))
 	case eventlog.EventOutageEnd:
 		o := ev.Outage
 		verdict := o.Verdict
 		if o.Verdict == eventlog.VerdictEscalate {
 			verdict = v.paint("escalate", red) + " (" + strings.Join(o.Reasons, "; ") + ")"
 		}
-		s := fmt.Sprintf("%s %s %s after %s: %s, %s", at, v.paint("UP", green), ev.Target,
+		s := fmt.Sprintf("%s %s %s after %s: %s, %s", at, v.paint("UP", green), target,
 			eventlog.Round(time.Duration(o.DurationSeconds*float64(time.Second))), o.Cause, verdict)
 		if o.Verdict == eventlog.VerdictEscalate && !v.tty {
 			for i, step := range o.Steps {
-				s += fmt.Sprintf("\n    %d. %s", i+1, step)
+				s += fmt.Sprintf("\n    %d. %s", i+1, esc(step))
 			}
 		}
 		return s
 	case eventlog.EventRestart:
-		return fmt.Sprintf("%s %s %s the server restarted (started %s, before %s)", at, v.paint("RESTART", yellow), ev.Target, epoch(ev.New), epoch(ev.Old))
+		return fmt.Sprintf("%s %s %s the server restarted (started %s, before %s)", at, v.paint("RESTART", yellow), target, epoch(ev.New), epoch(ev.Old))
 	case eventlog.EventRole:
-		return fmt.Sprintf("%s %s %s the server became a %s (was a %s)", at, v.paint("ROLE", yellow), ev.Target, ev.New, ev.Old)
+		return fmt.Sprintf("%s %s %s the server became a %s (was a %s)", at, v.paint("ROLE", yellow), target, esc(ev.New), esc(ev.Old))
 	case eventlog.EventAddresses:
-		return fmt.Sprintf("%s %s %s %s (was %s)", at, v.paint("ADDRESSES", yellow), ev.Target, ev.New, ev.Old)
+		return fmt.Sprintf("%s %s %s %s (was %s)", at, v.paint("ADDRESSES", yellow), target, esc(ev.New), esc(ev.Old))
 	case eventlog.EventCert:
-		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), ev.Target, ev.Cert.Subject, ev.Cert.NotAfter.Format(time.DateOnly))
+		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), target, esc(ev.Cert.Subject), ev.Cert.NotAfter.Format(time.DateOnly))
 	case eventlog.EventCertExpiring:
-		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), ev.Target, ev.Note, ev.Cert.NotAfter.Format(time.RFC3339))
+		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), target, esc(ev.Note), ev.Cert.NotAfter.Format(time.RFC3339))
 	case eventlog.EventServer:
 		if ev.Server == nil {
 			return ""
 		}
-		return fmt.Sprintf("%s %s %s a %s server, addresses %s", at, v.paint("CONNECTED", green), ev.Target, ev.Server.Role, ev.Server.Addresses)
+		return fmt.Sprintf("%s %s %s a %s server, addresses %s", at, v.paint("CONNECTED", green), target, esc(ev.Server.Role), esc(ev.Server.Addresses))
 	case eventlog.EventWatchStop:
 		return fmt.Sprintf("%s STOP watch stopped", at)
 	case eventlog.EventIdleCut:
-		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), ev.Target, ev.Code, ev.Note, ev.Evidence)
+		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), target, ev.Code, esc(ev.Note), esc(ev.Evidence))
 	case eventlog.EventTokenExpiring:
-		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("TOKEN", yellow), ev.Target, ev.Code, ev.Note)
+		return fmt.Sprintf("%s %s %s %s: %s", at, v.paint("TOKEN", yellow), target, ev.Code, esc(ev.Note))
 	case eventlog.EventDropped:
-		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), ev.Note)
+		return fmt.Sprintf("%s %s %s", at, v.paint("DROPPED", yellow), esc(ev.Note))
 	}
 	return ""
 }
@@ -184,7 +188,7 @@ func (v *View) table(st []watch.Status, now time.Time, cols, rows int) []string 
 		}
 		cause := ""
 		if s.Cause != "" {
-			cause = string(s.Cause) + ": " + s.Evidence
+			cause = string(s.Cause) + ": " + termtext.Escape(s.Evidence)
 		}
 		state := fmt.Sprintf("%-7s", s.State)
 		switch s.State {
@@ -193,7 +197,7 @@ func (v *View) table(st []watch.Status, now time.Time, cols, rows int) []string 
 		case watch.StateUp:
 			state = v.paint(state, green)
 		}
-		line := fmt.Sprintf("%-*s  %s  %-9s  %9s  ", nameWidth, clip(s.Name, nameWidth), state, since, latency)
+		line := fmt.Sprintf("%-*s  %s  %-9s  %9s  ", nameWidth, clip(termtext.Escape(s.Name), nameWidth), state, since, latency)
 		lines = append(lines, line+clip(cause, max(cols-visible(line), 10)))
 	}
 	if len(v.recent) > 0 {

@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/spf13/cobra"
-	"golang.org/x/sys/unix"
 
 	"github.com/pgtriage/pgtriage/eventlog"
 	"github.com/pgtriage/pgtriage/watch"
@@ -163,15 +162,9 @@ func runWatch(cmd *cobra.Command, targets []watch.Target, opts watch.Options, fo
 		enc := json.NewEncoder(out)
 		opts.Sinks = append(opts.Sinks, watch.SinkFunc(func(ev eventlog.Event) error { return enc.Encode(ev) }))
 	} else {
-		view = NewView(out, isTerminal(out), useColor(out))
+		view = NewView(out, escapeTerminal(out), useColor(out))
 		if f, ok := out.(*os.File); ok {
-			view.Size = func() (int, int) {
-				ws, err := unix.IoctlGetWinsize(int(f.Fd()), unix.TIOCGWINSZ)
-				if err != nil {
-					return 0, 0
-				}
-				return int(ws.Col), int(ws.Row)
-			}
+			view.Size = func() (int, int) { return terminalSize(f) }
 		}
 		opts.Sinks = append(opts.Sinks, view)
 		if !view.tty {

@@ -17,6 +17,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 )
 
+// dirPrefix names cluster directories in the temporary directory.
+const dirPrefix = "localpg-"
+
+// ownerFile, in a cluster directory, holds the pid of the process that started the cluster.
+const ownerFile = "owner.pid"
+
 // Options is what a cluster needs. The zero value is a plain cluster with the default pg_hba.conf.
 type Options struct {
 	// ServerCertFile, ServerKeyFile and CAFile, when all set, turn ssl on with these files (copied into the

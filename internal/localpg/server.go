@@ -11,7 +11,6 @@ import (
 	"path/filepath"
 	"strconv"
 	"sync"
-	"syscall"
 )
 
 // server says how to run the PostgreSQL binaries of this machine.
@@ -20,7 +19,7 @@ type server struct {
 	// cred is nil when the tests do not run as root; otherwise the server
 	// programs run as, and their files belong to, the postgres user, because
 	// postgres refuses to run as root.
-	cred *syscall.Credential
+	cred *serverUser
 }
 
 // ErrNoServer says this machine has no PostgreSQL server binaries. Tests skip on it (any other error fails them: a
@@ -34,14 +33,14 @@ var findServer = sync.OnceValues(func() (*server, error) {
 		return nil, err
 	}
 	s := &server{bindir: bindir}
-	if os.Geteuid() == 0 {
+	if os.Geteuid() == 0 { // never on Windows (-1)
 		u, err := user.Lookup("postgres")
 		if err != nil {
 			return nil, fmt.Errorf("%w: running as root, but there is no postgres user to run the server as (%v)", ErrNoServer, err)
 		}
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
-		s.cred = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		s.cred = &serverUser{uid: uid, gid: gid}
 	}
 	return s, nil
 })
@@ -50,7 +49,7 @@ var findServer = sync.OnceValues(func() (*server, error) {
 // layout, else the directory of initdb on PATH.
 func findBindir() (string, error) {
 	if dir := os.Getenv("PG_BINDIR"); dir != "" {
-		if _, err := os.Stat(filepath.Join(dir, "initdb")); err != nil {
+		if _, err := os.Stat(filepath.Join(dir, "initdb"+exeSuffix)); err != nil {
 			return "", fmt.Errorf("PG_BINDIR=%s has no initdb: %w", dir, err)
 		}
 		return dir, nil
@@ -86,9 +85,9 @@ func (s *server) run(ctx context.Context, dir, program string, args ...string) e
 	cmd.Dir = dir
 	// A clean environment: PG* variables of the developer must not steer
 	// initdb or pg_ctl, and the locale must not depend on the machine.
-	cmd.Env = []string{"PATH=" + s.bindir + ":/usr/bin:/bin", "LC_ALL=C", "TZ=UTC"}
+	cmd.Env = append(baseEnv(s.bindir), "LC_ALL=C", "TZ=UTC")
 	if s.cred != nil {
-		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: s.cred}
+		runAs(cmd, s.cred)
 	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
@@ -104,7 +103,7 @@ func (s *server) own(path string) error {
 	if s.cred == nil {
 		return nil
 	}
-	return os.Chown(path, int(s.cred.Uid), int(s.cred.Gid))
+	return os.Chown(path, s.cred.uid, s.cred.gid)
 }
 
 // writeFile writes a file that the server reads.

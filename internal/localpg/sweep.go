@@ -1,3 +1,5 @@
+//go:build unix
+
 package localpg
 
 import (
@@ -13,12 +15,6 @@ import (
 	"sync"
 	"syscall"
 )
-
-// dirPrefix names cluster directories in the temporary directory.
-const dirPrefix = "localpg-"
-
-// ownerFile, in a cluster directory, holds the pid of the process that started the cluster.
-const ownerFile = "owner.pid"
 
 // sweep removes the clusters of processes that died without cleaning up (go test -timeout kills a test binary
 // without running its cleanups; a demo may be killed), so that their servers do not pile up on the machine.
@@ -88,7 +84,7 @@ func (s *server) owns(dir string) bool {
 // uid is the user the server runs as.
 func (s *server) uid() uint32 {
 	if s.cred != nil {
-		return s.cred.Uid
+		return uint32(s.cred.uid)
 	}
 	return uint32(os.Geteuid())
 }

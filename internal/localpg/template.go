@@ -96,8 +96,8 @@ func (s *server) trusted(dir string) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	uid := info.Sys().(*syscall.Stat_t).Uid
-	if !info.IsDir() || (uid != uint32(os.Geteuid()) && (s.cred == nil || uid != s.cred.Uid)) {
+	uid := fileOwner(info)
+	if !info.IsDir() || (uid != os.Geteuid() && (s.cred == nil || uid != s.cred.uid)) {
 		return false, fmt.Errorf("%s is not a directory of this user: remove it", dir)
 	}
 	return true, nil

@@ -43,6 +43,12 @@
 // and can be told to answer SERVFAIL or nothing for a name. Its Resolver never
 // asks the system's resolver.
 //
+// # Hostile servers
+//
+// StartHostile serves a fake PostgreSQL server on loopback that misbehaves as no real one can be made to on demand:
+// endless notices, endless 16 MB parameters, a 1 GB error, a bogus SCRAM exchange, a startup that never ends. It
+// speaks the real protocol through pgproto3.
+//
 // # Network namespaces
 //
 // NewNetns gives a test addresses in a network namespace of its own, reached

@@ -53,3 +53,9 @@ func missing(t testing.TB, format string, args ...any) {
 	}
 	t.Skipf(format, args...)
 }
+
+// Missing is missing for tests outside this package whose prerequisite is not a server (Docker, Wine).
+func Missing(t testing.TB, format string, args ...any) {
+	t.Helper()
+	missing(t, format, args...)
+}

@@ -99,8 +99,7 @@ func StartPgBouncer(t testing.TB, c *Cluster, opts BouncerOptions) *Bouncer {
 	}
 
 	b.cmd = exec.Command(bin, filepath.Join(dir, "pgbouncer.ini"))
-	// Pdeathsig: a test binary killed by go test -timeout takes its PgBouncer with it.
-	b.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	dieWithParent(b.cmd) // a test binary killed by go test -timeout takes its PgBouncer with it
 	if os.Geteuid() == 0 {
 		u, err := user.Lookup("postgres")
 		if err != nil {
@@ -109,7 +108,7 @@ func StartPgBouncer(t testing.TB, c *Cluster, opts BouncerOptions) *Bouncer {
 		uid, _ := strconv.Atoi(u.Uid)
 		gid, _ := strconv.Atoi(u.Gid)
 		_ = filepath.Walk(dir, func(path string, _ os.FileInfo, _ error) error { return os.Chown(path, uid, gid) })
-		b.cmd.SysProcAttr.Credential = &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}
+		runAs(b.cmd, uid, gid)
 	}
 	var out strings.Builder
 	b.cmd.Stdout, b.cmd.Stderr = &out, &out

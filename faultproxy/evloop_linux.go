@@ -1,3 +1,5 @@
+//go:build linux
+
 package faultproxy
 
 import (
@@ -84,6 +86,81 @@ func newEvloop() (*evloop, error) {
 	l := &evloop{epfd: epfd, wakefd: wakefd, done: make(chan struct{}), fds: map[int32]*looped{}}
 	go l.run()
 	return l, nil
+}
+
+// loopSession runs the session in the proxy's event loop for as long as no
+// fault needs its bytes. It returns false when the session ended there, true
+// when it is back, its unwritten bytes written, to be copied by pump.
+func (c *conn) loopSession() bool {
+	l := c.p.loop
+	gen := c.gen.Load()
+	if l == nil || !c.loopable() {
+		return true
+	}
+	s := l.adopt(c, gen)
+	if s == nil {
+		select {
+		case <-c.done:
+			return false
+		default:
+			return true
+		}
+	}
+	for {
+		select {
+		case <-s.left:
+			return false
+		case <-c.done:
+			l.remove(s, false)
+			return false
+		case <-c.kicked:
+		}
+		if gen := c.gen.Load(); c.loopable() {
+			l.resume(s, gen)
+			continue
+		}
+		l.remove(s, true)
+		if s.ended {
+			return false
+		}
+		cl, up, err := s.conns()
+		if err != nil {
+			return false
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			cl.Close()
+			up.Close()
+			return false
+		}
+		if c.lc != nil {
+			c.lc.Conn, c.lc.looped = cl, false
+		} else {
+			c.cl = cl
+		}
+		c.client, c.up = cl, up
+		c.mu.Unlock()
+		c.fr, c.upfr = s.fr, s.upfr
+		for d, dst := range []net.Conn{up, cl} {
+			if s.held[d] {
+				c.held[d] = s.pending[d]
+			} else if _, err := dst.Write(s.pending[d]); err != nil {
+				return false
+			}
+		}
+		return true
+	}
+}
+
+// loopable reports whether the session's bytes may go through the event
+// loop: no fault shapes them and no terminate waits.
+func (c *conn) loopable() bool {
+	if c.term.Load() != nil {
+		return false
+	}
+	up, down := c.shaping(Upstream), c.shaping(Downstream)
+	return up.plain() && down.plain()
 }
 
 // close stops the loop once no session is left in it, and frees its descriptors.
@@ -442,69 +519,6 @@ func (s *looped) fillTLS(b []byte) (int, bool) {
 		}
 		s.readable[0] = r == len(space)
 		lc.inHi += r
-	}
-}
-
-// loopConn is the transport under a client's TLS: the socket itself, or
-// while the session is in the event loop, buffers that the loop fills from
-// the socket and empties into it.
-type loopConn struct {
-	net.Conn
-	looped     bool
-	in         *[]byte // received, [inLo:inHi] not yet taken by TLS
-	inLo, inHi int
-	out        []byte // written by TLS, [outOff:] not yet sent
-	outOff     int
-}
-
-// errWouldBlock tells TLS that no more bytes are there yet: a temporary
-// error, after which a TLS connection still works.
-var errWouldBlock error = wouldBlock{}
-
-type wouldBlock struct{}
-
-func (wouldBlock) Error() string   { return "no bytes yet" }
-func (wouldBlock) Timeout() bool   { return false }
-func (wouldBlock) Temporary() bool { return true }
-
-func (lc *loopConn) Read(b []byte) (int, error) {
-	if lc.inLo < lc.inHi {
-		n := copy(b, (*lc.in)[lc.inLo:lc.inHi])
-		lc.inLo += n
-		return n, nil
-	}
-	if lc.looped {
-		return 0, errWouldBlock
-	}
-	lc.release()
-	return lc.Conn.Read(b)
-}
-
-func (lc *loopConn) Write(b []byte) (int, error) {
-	if lc.looped {
-		lc.out = append(lc.out, b...)
-		return len(b), nil
-	}
-	return lc.Conn.Write(b)
-}
-
-// space is where the next bytes from the socket go.
-func (lc *loopConn) space() []byte {
-	if lc.in == nil {
-		lc.in = bufPool.Get().(*[]byte)
-	}
-	if lc.inLo > 0 {
-		lc.inHi = copy(*lc.in, (*lc.in)[lc.inLo:lc.inHi])
-		lc.inLo = 0
-	}
-	return (*lc.in)[lc.inHi:]
-}
-
-// release gives back the input buffer once it is used up.
-func (lc *loopConn) release() {
-	if lc.in != nil && lc.inLo == lc.inHi {
-		bufPool.Put(lc.in)
-		lc.in, lc.inLo, lc.inHi = nil, 0, 0
 	}
 }
 
