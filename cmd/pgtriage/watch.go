@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 	"github.com/pgtriage/pgtriage/watch"
 )
 
@@ -95,7 +96,7 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 func startLine(targets []watch.Target, opts watch.Options) string {
 	names := make([]string, len(targets))
 	for i, t := range targets {
-		names[i] = t.Name
+		names[i] = termtext.Escape(t.Name) // a name comes from the settings: untrusted on a terminal
 	}
 	return fmt.Sprintf("%s pgtriage watch: %d target(s): %s; a probe every %s, a fresh login every %d; one line per event from here",
 		time.Now().Format("15:04:05"), len(targets), strings.Join(names, ", "), opts.Interval, opts.LoginEvery)
