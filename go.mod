@@ -3,6 +3,7 @@ module github.com/pgtriage/pgtriage
 go 1.26.0
 
 require (
+	github.com/creack/pty v1.1.24
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgerrcode v0.0.0-20250907135507-afb5586c32a6
 	github.com/jackc/pgservicefile v0.0.0-20240606120523-5a60cdf6a761

@@ -22,6 +22,9 @@ type Options struct {
 	Resolver *net.Resolver
 	// Trace keeps the protocol messages in the report.
 	Trace bool
+	// OnStage, when set, is called with each stage as it ends, in the report's order (the session's stages when its
+	// attempt ends), so that a caller can show progress while a slow stage still runs.
+	OnStage func(Stage)
 	// Dial opens the connections; nil means a net.Dialer. Tests dial from inside a network namespace with it.
 	Dial DialFunc
 }
@@ -55,7 +58,15 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		p.resolver = net.DefaultResolver
 	}
 	r := &Report{Target: s.Target(), Settings: s.Params, Findings: []Finding{}}
-	r.Stages = append(r.Stages, settingsStage(s, p.timeout))
+	add := func(st ...Stage) {
+		r.Stages = append(r.Stages, st...)
+		if opts.OnStage != nil {
+			for _, x := range st {
+				opts.OnStage(x)
+			}
+		}
+	}
+	add(settingsStage(s, p.timeout))
 	for _, w := range s.Warnings {
 		r.Findings = append(r.Findings, Finding{Code: w.Code, Severity: "warning", Summary: w.Message})
 	}
@@ -64,7 +75,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 	var failures []*failure
 	for _, ep := range eps {
 		if ep.stage.Status != StageSkip || len(eps) > 1 {
-			r.Stages = append(r.Stages, ep.stage)
+			add(ep.stage)
 		}
 		if ep.fail != nil {
 			failures = append(failures, ep.fail)
@@ -86,7 +97,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 		}
 	}()
 	for _, d := range dials {
-		r.Stages = append(r.Stages, d.stage)
+		add(d.stage)
 	}
 
 	// libpq's order: hosts as listed, addresses as resolved; the first that connects and suits
@@ -97,7 +108,7 @@ func Run(ctx context.Context, s *settings.Settings, opts Options) *Report {
 			continue
 		}
 		a := p.run(ctx, d)
-		r.Stages = append(r.Stages, a.stages...)
+		add(a.stages...)
 		if a.fail == nil {
 			r.Status = StatusOK
 			r.Server = a.server

@@ -30,31 +30,53 @@ var marks = map[StageStatus]struct{ mark, color string }{
 	StageSkip: {"-", ansiDim},
 }
 
+// paint colours s when colours are on.
+func (o TextOptions) paint(color, s string) string {
+	if !o.Color || color == "" {
+		return s
+	}
+	return color + s + ansiReset
+}
+
 // WriteText writes the report for people: a line a stage with its mark, timing and key fact; the settings and
 // where they came from; findings; the verdict with its evidence; numbered next steps; the trace when it was kept.
+// WriteHeader, WriteStage and WriteBody write the same in pieces, for a caller that shows each stage as it ends.
 // Every text that a server, a certificate or the settings put in the report is escaped (termtext.Escape).
 func (r *Report) WriteText(w io.Writer, opts TextOptions) error {
-	paint := func(color, s string) string {
-		if !opts.Color || color == "" {
-			return s
-		}
-		return color + s + ansiReset
-	}
 	var b strings.Builder
-	esc := termtext.Escape
-	fmt.Fprintf(&b, "%s %s\n\n", paint(ansiBold, "pgtriage check"), esc(r.Target))
+	WriteHeader(&b, r.Target, opts)
 	for _, st := range r.Stages {
-		m := marks[st.Status]
-		timing := "        "
-		if st.DurationMS > 0 {
-			timing = fmt.Sprintf("%6.1fms", st.DurationMS)
-		}
-		fact := st.Detail
-		if st.Address != "" && !strings.Contains(fact, st.Address) {
-			fact = st.Address + ": " + fact
-		}
-		fmt.Fprintf(&b, "  %s %-9s %s  %s\n", paint(m.color, m.mark), st.Name, paint(ansiDim, timing), esc(fact))
+		WriteStage(&b, st, opts)
 	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return err
+	}
+	return r.WriteBody(w, opts)
+}
+
+// WriteHeader writes the first line of a check's text.
+func WriteHeader(w io.Writer, target string, opts TextOptions) {
+	fmt.Fprintf(w, "%s %s\n\n", opts.paint(ansiBold, "pgtriage check"), termtext.Escape(target))
+}
+
+// WriteStage writes one stage's line.
+func WriteStage(w io.Writer, st Stage, opts TextOptions) {
+	m := marks[st.Status]
+	timing := "        "
+	if st.DurationMS > 0 {
+		timing = fmt.Sprintf("%6.1fms", st.DurationMS)
+	}
+	fact := st.Detail
+	if st.Address != "" && !strings.Contains(fact, st.Address) {
+		fact = st.Address + ": " + fact
+	}
+	fmt.Fprintf(w, "  %s %-9s %s  %s\n", opts.paint(m.color, m.mark), st.Name, opts.paint(ansiDim, timing), termtext.Escape(fact))
+}
+
+// WriteBody writes what follows the stages: settings, findings, the verdict, the next steps and the trace.
+func (r *Report) WriteBody(w io.Writer, opts TextOptions) error {
+	paint, esc := opts.paint, termtext.Escape
+	var b strings.Builder
 	if len(r.Settings) > 0 {
 		b.WriteString("\nSettings (value, where it came from):\n")
 		for _, p := range r.Settings {

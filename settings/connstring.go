@@ -2,7 +2,11 @@ package settings
 
 import (
 	"fmt"
+	"maps"
+	"slices"
 	"strings"
+
+	"github.com/pgtriage/pgtriage/internal/spell"
 )
 
 // parsedConnString is what the connection string itself says: libpq keywords
@@ -341,35 +345,9 @@ func suggest(name string, prevSecret bool) string {
 	if prevSecret || safeName(name) == "" {
 		return ""
 	}
-	best, bestDist := "", 3
-	for kw := range keywords {
-		if d := editDistance(strings.ToLower(name), kw); d < bestDist || d == bestDist && kw < best {
-			best, bestDist = kw, d
-		}
-	}
-	if best == "" || bestDist > 2 {
+	best := spell.Nearest(strings.ToLower(name), slices.Collect(maps.Keys(keywords)), 2)
+	if best == "" {
 		return ""
 	}
 	return fmt.Sprintf(" (did you mean %q?)", best)
-}
-
-// editDistance is the Levenshtein distance of two short ASCII strings.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur := make([]int, len(b)+1)
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev = cur
-	}
-	return prev[len(b)]
 }

@@ -24,7 +24,7 @@ import (
 // for people to read, not for a test to fail on.
 
 // buildBinary compiles pgtriage once for the benchmark, so that it runs as users run it.
-func buildBinary(b *testing.B) string {
+func buildBinary(b testing.TB) string {
 	b.Helper()
 	bin := filepath.Join(b.TempDir(), "pgtriage")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()

@@ -106,7 +106,7 @@ func TestCheckExitCodes(t *testing.T) {
 		{[]string{"check", "host=localhost sslmode=requre password=hunter2"}, 3, "config.invalid"},
 		{[]string{"check", "postgres://app:hunter2@localhost:99999/db"}, 3, "config.invalid"},
 		{[]string{"check", "--format", "yaml"}, 3, "--format must be text or json"},
-		{[]string{"check", "a", "b"}, 3, "accepts at most 1 arg"},
+		{[]string{"check", "a", "b", "c"}, 3, "accepts at most 2 arg"},
 	}
 	for _, tt := range tests {
 		out, errOut, code := run(t, d, tt.args...)

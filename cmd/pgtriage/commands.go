@@ -18,6 +18,7 @@ func commands(d deps) []*cobra.Command {
 		newIdleCutCmd(),
 		newFirewallCmd(),
 		newExplainCmd(),
+		newCodesCmd(),
 		newWatchCmd(d),
 		newReportCmd(),
 		newRehearseCmd(),

@@ -24,6 +24,7 @@ distinct cause of a connection failure in it, with the same codes and next steps
 
 The text comes from the arguments (joined with spaces), from --file, or from standard input when
 the only argument is "-" or when there is no argument and standard input is not a terminal. A
+lone argument that names an existing file is read as that file. A
 multi-line message (libpq's DETAIL and HINT lines, a Java stack trace with "Caused by:", a Python
 traceback) is one message; in a log, each cause is listed once with how often and from which line
 it occurs, the most frequent first. Lines longer than 1 MiB are cut.
@@ -33,6 +34,7 @@ Exit codes: 0 a cause was recognised, 1 nothing was, 3 bad usage (unreadable fil
   pgtriage explain --format json "failed to connect to ` + "`user=app database=orders`" + `: ... (SQLSTATE 53300)"
   kubectl logs deploy/orders-api | pgtriage explain
   pgtriage explain --file /var/log/postgresql/postgresql-16-main.log
+  pgtriage explain /var/log/postgresql/postgresql-16-main.log
   pbpaste | pgtriage explain -`,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if err := checkFormat(format); err != nil {
@@ -90,6 +92,10 @@ func explainInput(stdin io.Reader, file string, args []string) (io.Reader, strin
 			return nil, "", fmt.Errorf("%s is a directory", file)
 		}
 		return f, file, nil
+	case len(args) == 1 && namesFile(args[0]):
+		// `explain /var/log/postgresql/x.log` means the file: an error message is never the path of an existing
+		// regular file, while taking the path as text would say "nothing recognised" about a log full of causes.
+		return explainInput(stdin, args[0], nil)
 	case len(args) > 0:
 		return strings.NewReader(strings.Join(args, " ")), "the arguments", nil
 	}
@@ -97,6 +103,15 @@ func explainInput(stdin io.Reader, file string, args []string) (io.Reader, strin
 		return nil, "", errors.New("no text to explain: give it as arguments, with --file, or on standard input (see pgtriage explain --help)")
 	}
 	return stdin, "standard input", nil
+}
+
+// namesFile says whether a lone argument is the path of an existing regular file rather than message text.
+func namesFile(arg string) bool {
+	if strings.ContainsAny(arg, "\n") {
+		return false
+	}
+	st, err := os.Stat(arg)
+	return err == nil && st.Mode().IsRegular()
 }
 
 func writeExplainText(w io.Writer, matches []explain.Match, name string) {
@@ -109,15 +124,11 @@ func writeExplainText(w io.Writer, matches []explain.Match, name string) {
 		if i > 0 {
 			fmt.Fprintln(w)
 		}
-		kind := "persistent"
-		if m.Transient {
-			kind = "transient"
-		}
 		times := "once"
 		if m.Count > 1 {
 			times = fmt.Sprintf("%d times", m.Count)
 		}
-		fmt.Fprintf(w, "%s  (%s, %s)  %s, first at line %d\n", m.Code, m.Category, kind, times, m.FirstLine)
+		fmt.Fprintf(w, "%s  (%s, %s)  %s, first at line %d\n", m.Code, m.Category, transientWord(m.Transient), times, m.FirstLine)
 		if m.SQLState != "" {
 			fmt.Fprintf(w, "  SQLSTATE %s\n", m.SQLState)
 		}

@@ -31,6 +31,8 @@ func TestExplainExitCodes(t *testing.T) {
 		{"standard input without arguments", `Error: connect ECONNREFUSED 127.0.0.1:5432`, []string{"explain"}, 0, "tcp.refused", ""},
 		{"dash is standard input", `getaddrinfo ENOTFOUND db.example.com`, []string{"explain", "-"}, 0, "dns.not_found", ""},
 		{"file", "", []string{"explain", "--file", logFile}, 0, "limits.too_many_connections  (limits, transient)  2 times, first at line 2", ""},
+		{"a lone argument naming a file is the file", "", []string{"explain", logFile}, 0, "limits.too_many_connections  (limits, transient)  2 times, first at line 2", ""},
+		{"a lone word that names no file is text", "", []string{"explain", filepath.Join(dir, "nope.log")}, 1, "No connection problem recognised in the arguments.", ""},
 		{"nothing recognised", "", []string{"explain", "ERROR:  division by zero"}, 1, "No connection problem recognised in the arguments.", ""},
 		{"missing file", "", []string{"explain", "--file", filepath.Join(dir, "nope.log")}, 3, "", "no such file"},
 		{"directory", "", []string{"explain", "--file", dir}, 3, "", "is a directory"},

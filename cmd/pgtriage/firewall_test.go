@@ -187,7 +187,7 @@ func TestFirewallBadInput(t *testing.T) {
 		{"empty standard input", "", []string{"firewall", "--rules", "-", "--ip", "203.0.113.7"},
 			"pgtriage: standard input: input is empty: expected Azure CLI JSON, ARM JSON, or a list of addresses\n"},
 		{"unknown flag", "", []string{"firewall", "--rules", rules, "--ip", "203.0.113.7", "--bogus"},
-			"pgtriage: unknown flag: --bogus\n"},
+			"pgtriage: unknown flag: --bogus (see pgtriage firewall --help)\n"},
 		{"stray argument", "", []string{"firewall", "--rules", rules, "--ip", "203.0.113.7", "extra"},
 			"pgtriage: unknown command \"extra\" for \"pgtriage firewall\"\n"},
 	}

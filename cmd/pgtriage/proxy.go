@@ -10,10 +10,8 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"os/signal"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -80,7 +78,7 @@ request must then send "Authorization: Bearer TOKEN".`,
     --upstream-sslmode verify-full --upstream-sslrootcert ca.pem`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, _, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			return runProxy(ctx, cmd.OutOrStdout(), opts)
 		},

@@ -7,9 +7,7 @@ import (
 	"math"
 	"net"
 	"os"
-	"os/signal"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -83,7 +81,7 @@ client connected through the proxy; 3 invalid arguments or scenario file.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			ctx, _, stop := untilSignalled(cmd.Context(), nil)
 			defer stop()
 			// The scenario file's words and the servers' errors reach the terminal: escaped (termtext).
 			r, err := scenario.Rehearse(ctx, s, scenario.RehearseOptions{Proxy: cfg, Speed: speed, Warmup: warmup, Cooldown: cooldown, Log: termtext.Writer(cmd.ErrOrStderr())})

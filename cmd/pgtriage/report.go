@@ -41,6 +41,11 @@ held session's latency over time.`,
 			if p := st.Problems(); p != "" {
 				fmt.Fprintf(cmd.ErrOrStderr(), "pgtriage report: %s: %s\n", args[0], p)
 			}
+			if output != "" && output != "-" {
+				if err := notOverInput(f, args[0], output); err != nil {
+					return err
+				}
+			}
 			var page bytes.Buffer
 			if err := fold.Write(&page, htmlreport.Options{Title: title, Source: filepath.Base(args[0]), Skipped: st.Skipped, TooLong: st.TooLong}); err != nil {
 				return &exitError{Code: 1, Err: err}
@@ -62,4 +67,17 @@ held session's latency over time.`,
 	cmd.Flags().StringVarP(&output, "output", "o", "", "the HTML file to write (default: standard output)")
 	cmd.Flags().StringVar(&title, "title", "", "the page's title")
 	return cmd
+}
+
+// notOverInput refuses an output file that is the input (the same file by another name too, as os.SameFile
+// sees it): writing the page there would destroy the event log it was made from.
+func notOverInput(in *os.File, inName, output string) error {
+	ist, err := in.Stat()
+	if err != nil {
+		return &exitError{Code: runtimeExit, Err: err}
+	}
+	if ost, err := os.Stat(output); err == nil && os.SameFile(ist, ost) {
+		return usageError("-o %s is the event log %s itself: writing the report there would destroy the log; choose another file such as report.html", output, inName)
+	}
+	return nil
 }

@@ -51,9 +51,7 @@ the next steps.`,
 	root.SetIn(stdin)
 	root.SetOut(stdout)
 	root.SetErr(stderr)
-	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error {
-		return &exitError{Code: usageExit, Err: err}
-	})
+	root.SetFlagErrorFunc(flagError)
 	root.AddCommand(commands(d)...)
 	for _, c := range root.Commands() {
 		failWithRuntimeExit(c)

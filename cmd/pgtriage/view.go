@@ -90,6 +90,13 @@ func (v *View) eventLine(ev eventlog.Event) string {
 		return fmt.Sprintf("%s %s %s new server certificate %s, valid until %s", at, v.paint("CERT", yellow), target, esc(ev.Cert.Subject), ev.Cert.NotAfter.Format(time.DateOnly))
 	case eventlog.EventCertExpiring:
 		return fmt.Sprintf("%s %s %s %s (%s)", at, v.paint("CERT", yellow), target, esc(ev.Note), ev.Cert.NotAfter.Format(time.RFC3339))
+	case eventlog.EventServer:
+		if ev.Server == nil {
+			return ""
+		}
+		return fmt.Sprintf("%s %s %s a %s server, addresses %s", at, v.paint("CONNECTED", green), target, esc(ev.Server.Role), esc(ev.Server.Addresses))
+	case eventlog.EventWatchStop:
+		return fmt.Sprintf("%s STOP watch stopped", at)
 	case eventlog.EventIdleCut:
 		return fmt.Sprintf("%s %s %s %s (%s): %s", at, v.paint("IDLE CUT", yellow), target, ev.Code, esc(ev.Note), esc(ev.Evidence))
 	case eventlog.EventTokenExpiring:

@@ -2,23 +2,25 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
 	"os"
-	"os/signal"
-	"syscall"
+	"strings"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/pgtriage/pgtriage/eventlog"
+	"github.com/pgtriage/pgtriage/internal/termtext"
 	"github.com/pgtriage/pgtriage/watch"
 )
 
 func newWatchCmd(d deps) *cobra.Command {
 	var (
 		configFile, eventsFile, shard string
+		format                        string
 		web                           exporterFlags
 		opts                          watch.Options
 		duration                      time.Duration
@@ -36,13 +38,16 @@ verdict is transient, or escalate when it lasted more than --escalate-after or t
 than --max-outages outages within --window; the next steps come with it. Server restarts, address
 changes behind DNS, promotions and certificate changes are events too.
 
-On a terminal a table is redrawn in place; elsewhere each event is one plain line. --events appends
-every event to a JSON Lines file (continued on the next start: open outages go on);
---web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
+On a terminal a table is redrawn in place; elsewhere (a pipe, a log, a service's journal) a start line
+names the targets and the interval at once, then each event is one plain line. --format json writes
+every event as a JSON line on standard output instead. --events appends every event to a JSON Lines
+file (continued on the next start: open outages go on); --events - is standard output, as --format
+json. --web.listen-address serves Prometheus metrics, with TLS and basic auth from --web.config.file
 (exporter-toolkit's format); /-/ready answers 200 once every target has a first result;
 /probe?target=NAME checks one target of the config per request, as blackbox_exporter. --shard I/N
-watches the targets of one shard (Prometheus's hashmod on the name). SIGINT or SIGTERM stop watch
-cleanly, the event log synced; SIGHUP reloads --config (unchanged targets keep their sessions).
+watches the targets of one shard (Prometheus's hashmod on the name). SIGINT, SIGTERM or the reader
+of the output leaving stop watch cleanly, with a watch_stop event and the event log synced; SIGHUP
+reloads --config (unchanged targets keep their sessions).
 
 CONNSTRING is a URL or keyword/value settings as for check; --config lists targets in YAML:
 
@@ -77,18 +82,31 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 			if err != nil {
 				return &exitError{Code: usageExit, Err: err}
 			}
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if eventsFile == "-" {
+				format, eventsFile = "json", ""
+			}
 			opts.Resolver = d.resolver
 			reload := func() ([]watch.Target, error) {
 				o := opts
 				w, _, _, err := load(&o)
 				return w, err
 			}
-			return runWatch(cmd, watched, all, modules, reload, opts, eventsFile, web, duration)
+			if err := checkFormat(format); err != nil {
+				return err
+			}
+			if eventsFile == "-" {
+				format, eventsFile = "json", ""
+			}
+			return runWatch(cmd, watched, all, modules, reload, opts, format, eventsFile, web, duration)
 		},
 	}
 	f := cmd.Flags()
 	f.StringVar(&configFile, "config", "", "YAML file listing the targets (name, conn, interval, login_every)")
-	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists")
+	f.StringVar(&eventsFile, "events", "", "append every event to this JSON Lines file, continuing it if it exists; - for standard output")
+	f.StringVar(&format, "format", "text", "standard output: text (a table on a terminal, a line per event elsewhere) or json (a JSON line per event)")
 	web.register(f)
 	f.StringVar(&shard, "shard", "", "watch only shard I/N of the targets: those whose name hashes to I modulo N with Prometheus's hashmod")
 	f.DurationVar(&opts.Interval, "interval", time.Second, "time between two probes of the held session")
@@ -102,6 +120,17 @@ CONNSTRING is a URL or keyword/value settings as for check; --config lists targe
 	f.DurationVar(&opts.LatencyEvery, "latency-every", time.Minute, "period of the latency summaries in the event log")
 	f.DurationVar(&duration, "for", 0, "stop after this time (0: until interrupted)")
 	return cmd
+}
+
+// startLine tells a log or a journal at once what is watched, before the first event (which may be minutes away
+// while all is well).
+func startLine(targets []watch.Target, opts watch.Options) string {
+	names := make([]string, len(targets))
+	for i, t := range targets {
+		names[i] = termtext.Escape(t.Name) // a name comes from the settings: untrusted on a terminal
+	}
+	return fmt.Sprintf("%s pgtriage watch: %d target(s): %s; a probe every %s, a fresh login every %d; one line per event from here",
+		time.Now().Format("15:04:05"), len(targets), strings.Join(names, ", "), opts.Interval, opts.LoginEvery)
 }
 
 // watchTargets reads the targets of the config file and of the arguments; with neither, the PG* environment, as
@@ -155,20 +184,35 @@ func watchTargets(configFile string, args []string, opts *watch.Options, interva
 
 // runWatch watches targets; /probe answers for every target of the config (probeable), the shard's and others'.
 // On SIGHUP the targets are read again (reload) and the watcher reloaded.
-func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, reload func() ([]watch.Target, error), opts watch.Options, eventsFile string, web exporterFlags, duration time.Duration) error {
-	ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map[string]watch.Module, reload func() ([]watch.Target, error), opts watch.Options, format, eventsFile string, web exporterFlags, duration time.Duration) error {
+	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
+	hup := make(chan struct{}, 1)
+	ctx, _, stop := untilSignalled(cmd.Context(), func() {
+		select {
+		case hup <- struct{}{}:
+		default: // a reload is already due
+		}
+	})
 	defer stop()
 	if duration > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, duration)
 		defer cancel()
 	}
-	out, errOut := cmd.OutOrStdout(), cmd.ErrOrStderr()
-	view := NewView(out, escapeTerminal(out), useColor(out))
-	if f, ok := out.(*os.File); ok {
-		view.Size = func() (int, int) { return terminalSize(f) }
+	var view *View
+	if format == "json" {
+		enc := json.NewEncoder(out)
+		opts.Sinks = append(opts.Sinks, watch.SinkFunc(func(ev eventlog.Event) error { return enc.Encode(ev) }))
+	} else {
+		view = NewView(out, escapeTerminal(out), useColor(out))
+		if f, ok := out.(*os.File); ok {
+			view.Size = func() (int, int) { return terminalSize(f) }
+		}
+		opts.Sinks = append(opts.Sinks, view)
+		if !view.tty {
+			fmt.Fprintln(out, startLine(targets, opts))
+		}
 	}
-	opts.Sinks = append(opts.Sinks, view)
 	var log *eventlog.Log
 	if eventsFile != "" {
 		var hist *watch.History
@@ -200,9 +244,6 @@ func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map
 		return usageError("%w", err)
 	}
 	defer ex.stop()
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
 	go func() {
 		for {
 			select {
@@ -222,7 +263,12 @@ func runWatch(cmd *cobra.Command, targets, probeable []watch.Target, modules map
 		}
 	}()
 	viewDone := make(chan struct{})
-	go func() { defer close(viewDone); view.Run(ctx, w.Status) }()
+	go func() {
+		defer close(viewDone)
+		if view != nil {
+			view.Run(ctx, w.Status)
+		}
+	}()
 	err = w.Run(ctx)
 	<-viewDone
 	if log != nil {

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -109,32 +110,31 @@ func TestWatchCommand(t *testing.T) {
 	}
 }
 
-// TestWatchSignal runs the real binary and stops it with SIGTERM: it exits 0 and the event log ends with
-// watch_stop, every line whole.
+// TestWatchSignal runs the real binary: SIGHUP leaves it running (it says so on stderr), SIGTERM stops it with exit
+// 0 and the event log ends with watch_stop, every line whole.
 func TestWatchSignal(t *testing.T) {
+	bin := buildBinary(t) // before Isolate: with its empty HOME, go build would fetch and compile every module anew
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	dir := t.TempDir()
-	bin := filepath.Join(dir, "pgtriage")
-	gocmd, err := exec.LookPath("go") // go test puts its own go first on PATH
-	if err != nil {
-		t.Fatal(err)
-	}
-	build := exec.Command(gocmd, "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	events := filepath.Join(dir, "events.jsonl")
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, bin, "watch", "--interval", "100ms", "--events", events,
 		c.ConnString("user=app", "password="+watchPassword, "dbname=postgres"))
-	var out bytes.Buffer
+	var out syncBuffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
 	waitForFile(t, events, `"type":"server"`)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	pgtest.WaitFor(t, "watch to acknowledge SIGHUP", func() bool { return strings.Contains(out.String(), "SIGHUP: still watching") })
+	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
+		t.Fatalf("watch ended on SIGHUP: %v\n%s", err, out.String())
+	}
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}
@@ -192,5 +192,116 @@ func TestWatchUsage(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(noEvents); string(b) != "not an event\n{\"a\":1}\n" {
 		t.Errorf("watch --events changed a file that is not an event log: %q", b)
+	}
+}
+
+// TestReportRefusesToOverwriteItsInput: -o naming the event log, by its name, a hard link or a symbolic link, is
+// refused and the log is left as it was; another file is written.
+func TestReportRefusesToOverwriteItsInput(t *testing.T) {
+	dir := t.TempDir()
+	events := filepath.Join(dir, "events.jsonl")
+	log := `{"time":"2026-11-24T20:29:19Z","type":"watch_start","target":"orders"}` + "\n" +
+		`{"time":"2026-11-24T20:29:22Z","type":"outage_end","target":"orders","code":"tcp.refused"}` + "\n"
+	if err := os.WriteFile(events, []byte(log), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	hard, sym := filepath.Join(dir, "hard.jsonl"), filepath.Join(dir, "sym.jsonl")
+	if err := os.Link(events, hard); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(events, sym); err != nil {
+		t.Fatal(err)
+	}
+	for _, out := range []string{events, hard, sym, filepath.Join(dir, ".", "events.jsonl")} {
+		_, errOut, code := run(t, deps{}, "report", events, "-o", out)
+		if code != usageExit || !strings.Contains(errOut, "would destroy the log") {
+			t.Errorf("-o %s: exit %d, %s", out, code, errOut)
+		}
+	}
+	if got, _ := os.ReadFile(events); string(got) != log {
+		t.Fatalf("the event log changed:\n%s", got)
+	}
+	html := filepath.Join(dir, "report.html")
+	if _, errOut, code := run(t, deps{}, "report", events, "-o", html); code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if got, _ := os.ReadFile(html); !strings.Contains(string(got), "<html") {
+		t.Errorf("no HTML page written")
+	}
+}
+
+// TestWatchOnAPipe runs the real binary with standard output a pipe, as a service manager or `| tee` has it: a
+// start line at once, a line per event; with --format json (and --events -) a JSON line per event from watch_start
+// to watch_stop, which SIGTERM writes.
+func TestWatchOnAPipe(t *testing.T) {
+	bin := buildBinary(t) // before Isolate, as in TestWatchSignal
+	pgtest.Isolate(t)
+	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
+	conn := c.ConnString("user=app", "password="+watchPassword, "dbname=postgres")
+	for _, tt := range []struct {
+		name  string
+		args  []string
+		first string // in the first line
+		until string // the line that shows the target was reached
+		json  bool
+	}{
+		{"text", nil, "pgtriage watch: 1 target(s): app@", "CONNECTED", false},
+		{"--format json", []string{"--format", "json"}, `"type":"watch_start"`, `"type":"server"`, true},
+		{"--events -", []string{"--events", "-"}, `"type":"watch_start"`, `"type":"server"`, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cmd := exec.Command(bin, append(append([]string{"watch", "--interval", "100ms"}, tt.args...), conn)...)
+			cmd.Dir = t.TempDir() // a file named "-" would land here
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			var errOut syncBuffer
+			cmd.Stderr = &errOut
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			defer cmd.Process.Kill()
+			sc := bufio.NewScanner(out)
+			var lines []string
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+				if strings.Contains(sc.Text(), tt.until) {
+					break
+				}
+			}
+			if len(lines) == 0 || !strings.Contains(lines[0], tt.first) {
+				t.Fatalf("first line %q, want %q; stderr:\n%s", lines, tt.first, errOut.String())
+			}
+			if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+			for sc.Scan() {
+				lines = append(lines, sc.Text())
+			}
+			if err := cmd.Wait(); err != nil {
+				t.Fatalf("exit: %v\n%s", err, errOut.String())
+			}
+			last := lines[len(lines)-1]
+			if tt.json {
+				for _, l := range lines {
+					var ev eventlog.Event
+					if err := json.Unmarshal([]byte(l), &ev); err != nil || ev.Time.IsZero() {
+						t.Errorf("not an event line: %q (%v)", l, err)
+					}
+				}
+				if !strings.Contains(last, `"type":"watch_stop"`) {
+					t.Errorf("last line %q, want watch_stop", last)
+				}
+			} else if !strings.Contains(last, "STOP watch stopped") {
+				t.Errorf("last line %q, want the stop", last)
+			}
+			if strings.Contains(strings.Join(lines, "\n")+errOut.String(), watchPassword) {
+				t.Errorf("password in the output")
+			}
+			if _, err := os.Stat(filepath.Join(cmd.Dir, "-")); err == nil {
+				t.Errorf("--events - wrote a file named -")
+			}
+		})
 	}
 }
