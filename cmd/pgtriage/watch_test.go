@@ -110,8 +110,8 @@ func TestWatchCommand(t *testing.T) {
 	}
 }
 
-// TestWatchSignal runs the real binary: SIGHUP leaves it running (it says so on stderr), SIGTERM stops it with exit
-// 0 and the event log ends with watch_stop, every line whole.
+// TestWatchSignal runs the real binary: SIGHUP reloads the targets and leaves it running (it says so on stderr),
+// SIGTERM stops it with exit 0 and the event log ends with watch_stop, every line whole.
 func TestWatchSignal(t *testing.T) {
 	bin := buildBinary(t) // before Isolate: with its empty HOME, go build would fetch and compile every module anew
 	pgtest.Isolate(t)
@@ -131,7 +131,7 @@ func TestWatchSignal(t *testing.T) {
 	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
 		t.Fatal(err)
 	}
-	pgtest.WaitFor(t, "watch to acknowledge SIGHUP", func() bool { return strings.Contains(out.String(), "SIGHUP: still watching") })
+	pgtest.WaitFor(t, "watch to reload on SIGHUP", func() bool { return strings.Contains(out.String(), "SIGHUP: 1 targets") })
 	if err := cmd.Process.Signal(syscall.Signal(0)); err != nil {
 		t.Fatalf("watch ended on SIGHUP: %v\n%s", err, out.String())
 	}
