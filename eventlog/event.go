@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/probe"
 )
 
 // EventType names what an Event records. The names are a contract of the event log: add, never rename.
@@ -57,17 +56,17 @@ type Event struct {
 	// failure lies behind it (catalog.PoolerSide); empty when no pooler's words decided.
 	Side string `json:"side,omitempty"`
 	// OutageStart ties outage_cause, outage_diagnosis and outage_escalate events to their outage.
-	OutageStart *time.Time       `json:"outage_start,omitempty"`
-	Outage      *Outage          `json:"outage,omitempty"`
-	Diagnosis   *probe.Diagnosis `json:"diagnosis,omitempty"`
-	Old         string           `json:"old,omitempty"`
-	New         string           `json:"new,omitempty"`
-	Cert        *CertInfo        `json:"cert,omitempty"`
-	Latency     *Latency         `json:"latency,omitempty"`
-	Server      *ServerFacts     `json:"server,omitempty"`
-	Targets     []string         `json:"targets,omitempty"`
-	Resumed     bool             `json:"resumed,omitempty"`
-	Dropped     int              `json:"dropped,omitempty"`
+	OutageStart *time.Time         `json:"outage_start,omitempty"`
+	Outage      *Outage            `json:"outage,omitempty"`
+	Diagnosis   *catalog.Diagnosis `json:"diagnosis,omitempty"`
+	Old         string             `json:"old,omitempty"`
+	New         string             `json:"new,omitempty"`
+	Cert        *CertInfo          `json:"cert,omitempty"`
+	Latency     *Latency           `json:"latency,omitempty"`
+	Server      *ServerFacts       `json:"server,omitempty"`
+	Targets     []string           `json:"targets,omitempty"`
+	Resumed     bool               `json:"resumed,omitempty"`
+	Dropped     int                `json:"dropped,omitempty"`
 	// Note says something a reader needs, e.g. that a torn last line was dropped when the log was continued.
 	Note string `json:"note,omitempty"`
 }

@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/pgtriage/pgtriage/catalog"
-	"github.com/pgtriage/pgtriage/probe"
 )
 
 func line(t *testing.T, ev Event) string {
@@ -71,7 +70,7 @@ func TestRecordCapsText(t *testing.T) {
 		t.Fatal(err)
 	}
 	huge := strings.Repeat("é", 1<<19) // 1 MiB, two bytes a character
-	d := &probe.Diagnosis{Code: catalog.TCPRefused, Evidence: huge, Steps: make([]string, 1000)}
+	d := &catalog.Diagnosis{Code: catalog.TCPRefused, Evidence: huge, Steps: make([]string, 1000)}
 	if err := l.Record(Event{Time: t0, Type: EventOutageDiagnose, Target: "a", Evidence: huge, Note: huge, Diagnosis: d}); err != nil {
 		t.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"unicode/utf8"
 
-	"github.com/pgtriage/pgtriage/probe"
+	"github.com/pgtriage/pgtriage/catalog"
 )
 
 // MaxText is the most of one text field an event keeps. Evidence, notes and server facts come from servers and
@@ -46,7 +46,7 @@ func (ev Event) capped() Event {
 	ev.Target, ev.Probe, ev.Evidence, ev.Note = capText(ev.Target), capText(ev.Probe), capText(ev.Evidence), capText(ev.Note)
 	ev.Old, ev.New = capText(ev.Old), capText(ev.New)
 	ev.Outage = cappedCopy(ev.Outage, func(o *Outage) { o.Reasons, o.Steps = capList(o.Reasons), capList(o.Steps) })
-	ev.Diagnosis = cappedCopy(ev.Diagnosis, func(d *probe.Diagnosis) {
+	ev.Diagnosis = cappedCopy(ev.Diagnosis, func(d *catalog.Diagnosis) {
 		d.Summary, d.Evidence, d.SQLState, d.ClientAddress = capText(d.Summary), capText(d.Evidence), capText(d.SQLState), capText(d.ClientAddress)
 		d.Steps = capList(d.Steps)
 	})

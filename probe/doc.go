@@ -36,6 +36,6 @@
 // # Verdict
 //
 // [Run] returns a [Report]: the stages, findings (warnings that do not stop the connection), server facts and one
-// [Diagnosis] whose code, category, transient flag, summary and steps come from package catalog. [Report.ExitCode]
+// [catalog.Diagnosis] whose code, category, transient flag, summary and steps come from package catalog. [Report.ExitCode]
 // gives pg_isready's meaning: 0 connected, 1 a server answered but refused, 2 no server answered, 3 no attempt.
 package probe

@@ -77,9 +77,9 @@ type IdleReport struct {
 	FigureSeconds   float64 `json:"figure_seconds,omitempty"`
 	ElapsedSeconds  float64 `json:"elapsed_seconds"`
 	// MiddleBoxes are the known devices whose default idle timeout matches the figure.
-	MiddleBoxes []string    `json:"middle_boxes,omitempty"`
-	Diagnosis   *Diagnosis  `json:"diagnosis,omitempty"`
-	Probes      []IdleProbe `json:"probes"`
+	MiddleBoxes []string           `json:"middle_boxes,omitempty"`
+	Diagnosis   *catalog.Diagnosis `json:"diagnosis,omitempty"`
+	Probes      []IdleProbe        `json:"probes"`
 	// Error is why the finder could not run (the first login failed: run check).
 	Error string `json:"error,omitempty"`
 }

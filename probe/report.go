@@ -32,32 +32,15 @@ func (s Status) ExitCode() int {
 
 // Report is the result of one check. Its JSON form is a contract (DESIGN.md): fields may be added, never renamed.
 type Report struct {
-	Target    string           `json:"target"`
-	Status    Status           `json:"status"`
-	Diagnosis Diagnosis        `json:"diagnosis"`
-	Stages    []Stage          `json:"stages"`
-	Findings  []Finding        `json:"findings"`
-	Server    *Server          `json:"server,omitempty"`
-	Pooler    *Pooler          `json:"pooler,omitempty"`
-	Settings  []settings.Param `json:"settings,omitempty"`
-	Trace     []TraceEvent     `json:"trace,omitempty"`
-}
-
-// Diagnosis is the verdict: one cause from the catalog, with the evidence found and steps filled with the facts.
-type Diagnosis struct {
-	Code      catalog.Code     `json:"code"`
-	Category  catalog.Category `json:"category"`
-	Transient bool             `json:"transient"`
-	SQLState  string           `json:"sqlstate,omitempty"`
-	Summary   string           `json:"summary"`
-	Evidence  string           `json:"evidence,omitempty"`
-	Steps     []string         `json:"steps"`
-	// ClientAddress is the client address the server named (in a pg_hba rejection) or reported once connected:
-	// after NAT or a proxy it is not the address the client thinks it has.
-	ClientAddress string `json:"client_address,omitempty"`
-	// Side says, when a pooler answered, whether the pooler itself refused the client ("pooler") or the failure
-	// lies behind it ("server").
-	Side string `json:"side,omitempty"`
+	Target    string            `json:"target"`
+	Status    Status            `json:"status"`
+	Diagnosis catalog.Diagnosis `json:"diagnosis"`
+	Stages    []Stage           `json:"stages"`
+	Findings  []Finding         `json:"findings"`
+	Server    *Server           `json:"server,omitempty"`
+	Pooler    *Pooler           `json:"pooler,omitempty"`
+	Settings  []settings.Param  `json:"settings,omitempty"`
+	Trace     []TraceEvent      `json:"trace,omitempty"`
 }
 
 // StageStatus is the outcome of one stage.

@@ -46,8 +46,8 @@ func serverFailure(stage StageName, severity, sqlstate, message, detail string) 
 }
 
 // diagnose turns a cause and a failure into the verdict, with steps filled in from the facts.
-func diagnose(c catalog.Cause, f *failure, facts catalog.Facts) Diagnosis {
-	d := Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts[catalog.FactClientAddr]}
+func diagnose(c catalog.Cause, f *failure, facts catalog.Facts) catalog.Diagnosis {
+	d := catalog.Diagnosis{Code: c.Code, Category: c.Category, Transient: c.Transient, Steps: c.Steps(facts), ClientAddress: facts[catalog.FactClientAddr]}
 	d.Summary = c.SummaryFor(facts)
 	if f != nil {
 		d.SQLState = f.sqlstate
