@@ -198,10 +198,18 @@ func (c *Cluster) create(ctx context.Context, opts Options) error {
 			return err
 		}
 	}
-	if opts.StandbyOf == nil { // a standby had no set-up sessions, and with hot_standby=off it admits none
-		return c.settle(ctx)
+	if opts.StandbyOf != nil { // a standby had no set-up sessions, and with hot_standby=off it admits none
+		return nil
 	}
-	return nil
+	// With synchronous_commit off, the set-up's last commits may still sit in the WAL buffers, and an immediate stop
+	// (which tests make on purpose) would lose them: a role created a moment before is gone after the restart. A
+	// checkpoint flushes them before the caller can stop the server.
+	if len(opts.Roles) > 0 {
+		if err := c.Exec(ctx, "CHECKPOINT"); err != nil {
+			return err
+		}
+	}
+	return c.settle(ctx)
 }
 
 // settle waits until the sessions of the set-up are gone: a backend exits a moment after its client closes, and a
