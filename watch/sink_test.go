@@ -1,7 +1,6 @@
 package watch_test
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"net"
@@ -56,33 +55,6 @@ func (s *stuckSink) all() []eventlog.Event {
 	return append([]eventlog.Event(nil), s.events...)
 }
 
-// runUntil runs a Watcher and returns the function that stops it and gives Run's error.
-func runUntil(t *testing.T, targets []watch.Target, opts watch.Options) func() error {
-	t.Helper()
-	w, err := watch.New(targets, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
-	var once sync.Once
-	var runErr error
-	stop := func() error {
-		once.Do(func() {
-			cancel()
-			select {
-			case runErr = <-done:
-			case <-time.After(30 * time.Second):
-				t.Errorf("Run did not return within 30s of its context's end")
-			}
-		})
-		return runErr
-	}
-	t.Cleanup(func() { stop() })
-	return stop
-}
-
 // of lists the types of a target's events, in order.
 func of(evs []eventlog.Event, target string) []string {
 	var out []string
@@ -110,7 +82,7 @@ func TestBlockedSink(t *testing.T) {
 	m := watch.NewMetrics()
 	opts := fast()
 	opts.Metrics, opts.Sinks = m, []watch.Sink{stuck, rec}
-	stop := runUntil(t, []watch.Target{a, b}, opts)
+	_, stop := runWatcher(t, []watch.Target{a, b}, opts)
 
 	_, i := rec.waitFor(t, 0, "server of failing", func(ev eventlog.Event) bool {
 		return ev.Target == "failing" && ev.Type == eventlog.EventServer
@@ -176,7 +148,7 @@ func TestSinkOverflow(t *testing.T) {
 	m := watch.NewMetrics()
 	opts := fast()
 	opts.Metrics, opts.Sinks, opts.SinkQueue = m, []watch.Sink{stuck, rec}, 2
-	stop := runUntil(t, targets, opts)
+	_, stop := runWatcher(t, targets, opts)
 
 	// Four events after the start, in a queue of two, while the start is stuck in the sink.
 	i := 0
@@ -222,7 +194,7 @@ func TestSinkWriteError(t *testing.T) {
 	opts := fast()
 	opts.Metrics, opts.Sinks = m, []watch.Sink{failing, rec}
 	opts.SinkError = func(s watch.Sink, err error) { told <- err }
-	stop := runUntil(t, []watch.Target{tg}, opts)
+	_, stop := runWatcher(t, []watch.Target{tg}, opts)
 
 	rec.waitFor(t, 0, "outage_diagnosis", func(ev eventlog.Event) bool { return ev.Type == eventlog.EventOutageDiagnose })
 	select {

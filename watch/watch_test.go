@@ -108,6 +108,18 @@ func startWatcher(t *testing.T, targets []watch.Target, opts watch.Options) (*wa
 	t.Helper()
 	rec := newRecorder()
 	opts.Sinks = append(opts.Sinks, rec)
+	w, stopRun := runWatcher(t, targets, opts)
+	stop := func() {
+		if err := stopRun(); err != nil {
+			t.Errorf("Run: %v", err)
+		}
+	}
+	return w, stop, rec
+}
+
+// runWatcher runs a Watcher and returns it with the function that stops it and gives Run's error.
+func runWatcher(t *testing.T, targets []watch.Target, opts watch.Options) (*watch.Watcher, func() error) {
+	t.Helper()
 	w, err := watch.New(targets, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -116,20 +128,20 @@ func startWatcher(t *testing.T, targets []watch.Target, opts watch.Options) (*wa
 	done := make(chan error, 1)
 	go func() { done <- w.Run(ctx) }()
 	var once sync.Once
-	stop := func() {
+	var runErr error
+	stop := func() error {
 		once.Do(func() {
 			cancel()
 			select {
-			case err := <-done:
-				if err != nil {
-					t.Errorf("Run: %v", err)
-				}
+			case runErr = <-done:
 			case <-time.After(30 * time.Second):
 				t.Errorf("Run did not return within 30s of its context's end")
 			}
 		})
+		return runErr
 	}
-	return w, stop, rec
+	t.Cleanup(func() { stop() })
+	return w, stop
 }
 
 func target(t *testing.T, conn string) watch.Target {
