@@ -23,7 +23,7 @@ import (
 // output leaves (`pgtriage demo | head -2`: the next write meets a closed pipe), SIGHUP (the terminal closed),
 // SIGTERM and Ctrl-C. Each time demo must not die of the signal, and its server must be gone with its files.
 func TestDemoRemovesItsServer(t *testing.T) {
-	bin := buildBinary(t) // before Isolate: with its empty HOME, go build would fetch and compile every module anew
+	bin := buildBinary(t)
 	pgtest.Isolate(t)
 	started := regexp.MustCompile(`\(throwaway, in (\S+)\)`)
 	for _, stop := range []struct {

@@ -113,7 +113,7 @@ func TestWatchCommand(t *testing.T) {
 // TestWatchSignal runs the real binary: SIGHUP reloads the targets and leaves it running (it says so on stderr),
 // SIGTERM stops it with exit 0 and the event log ends with watch_stop, every line whole.
 func TestWatchSignal(t *testing.T) {
-	bin := buildBinary(t) // before Isolate: with its empty HOME, go build would fetch and compile every module anew
+	bin := buildBinary(t)
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	dir := t.TempDir()
@@ -234,7 +234,7 @@ func TestReportRefusesToOverwriteItsInput(t *testing.T) {
 // start line at once, a line per event; with --format json (and --events -) a JSON line per event from watch_start
 // to watch_stop, which SIGTERM writes.
 func TestWatchOnAPipe(t *testing.T) {
-	bin := buildBinary(t) // before Isolate, as in TestWatchSignal
+	bin := buildBinary(t)
 	pgtest.Isolate(t)
 	c := pgtest.Start(t, pgtest.Options{Roles: []pgtest.Role{{Name: "app", Password: watchPassword}}})
 	conn := c.ConnString("user=app", "password="+watchPassword, "dbname=postgres")

@@ -369,6 +369,18 @@ func (c *Cluster) Restart(ctx context.Context, mode string) error {
 	return c.Resume(ctx)
 }
 
+// pidFileSays is the pid in the first line of data's postmaster.pid: only a claim, which the caller checks where it
+// can (see sweep.go).
+func pidFileSays(data string) (int, bool) {
+	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
+	if err != nil {
+		return 0, false
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pid, err := strconv.Atoi(strings.TrimSpace(line))
+	return pid, err == nil && pid > 0
+}
+
 // Close stops the server at once, whatever state it is in, and removes the directory.
 func (c *Cluster) Close() error {
 	// Only a postmaster of this data directory is stopped: postmaster.pid may be stale (a crashed server's pid, reused

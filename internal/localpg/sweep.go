@@ -93,13 +93,8 @@ func (s *server) uid() uint32 {
 // postmaster of data: it runs as the server user, its program is this server's postgres, its arguments name data
 // with -D and its working directory is data. Without /proc (not Linux) nothing can be verified, and the answer is no.
 func (s *server) postmaster(data string) (int, bool) {
-	b, err := os.ReadFile(filepath.Join(data, "postmaster.pid"))
-	if err != nil {
-		return 0, false
-	}
-	line, _, _ := strings.Cut(string(b), "\n")
-	pid, err := strconv.Atoi(strings.TrimSpace(line))
-	if err != nil || pid <= 0 {
+	pid, ok := pidFileSays(data)
+	if !ok {
 		return 0, false
 	}
 	proc := filepath.Join("/proc", strconv.Itoa(pid))
